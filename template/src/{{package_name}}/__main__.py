@@ -1,0 +1,5 @@
+"""Run the command line with ``python -m``."""
+
+from .cli import main
+
+raise SystemExit(main())

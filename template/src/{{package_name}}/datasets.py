@@ -1,0 +1,46 @@
+"""Reading and writing tabular data files (CSV or Parquet) with errors a person can act on."""
+
+from pathlib import Path
+
+import pandas as pd
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet")
+
+
+class DataFileError(Exception):
+    """A data file is missing, of an unsupported kind, or not what its name says."""
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame, raising :class:`DataFileError` on bad input."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataFileError(
+            f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .parquet"
+        )
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{path}: the file is empty")
+    try:
+        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except (ValueError, OSError) as error:  # pyarrow and pandas parse errors derive from these
+        kind = "CSV" if suffix == ".csv" else "Parquet"
+        raise DataFileError(f"{path}: not a readable {kind} file ({error})") from None
+    if frame.empty:
+        raise DataFileError(f"{path}: the file has a header but no rows")
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as CSV or Parquet, chosen by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataFileError(
+            f"{path}: unsupported file type {suffix or '(none)'}; use .csv or .parquet"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)

@@ -1,0 +1,102 @@
+"""What `copier copy` writes for each answer set, checked without installing anything."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import render
+
+VARIANTS = {
+    "binary-github-mit": {
+        "problem_type": "binary_classification",
+        "ci_provider": "github",
+        "license": "MIT",
+        "python_version": "3.11",
+    },
+    "multiclass-gitlab-apache": {
+        "problem_type": "multiclass_classification",
+        "ci_provider": "gitlab",
+        "license": "Apache-2.0",
+        "python_version": "3.12",
+    },
+    "regression-none-proprietary": {
+        "problem_type": "regression",
+        "ci_provider": "none",
+        "license": "Proprietary",
+        "python_version": "3.13",
+    },
+}
+TARGETS = {
+    "binary_classification": "churn",
+    "multiclass_classification": "next_plan",
+    "regression": "next_month_spend",
+}
+CI_FILES = {
+    "github": [".github/workflows/ci.yml", ".github/CODEOWNERS"],
+    "gitlab": [".gitlab-ci.yml", ".gitlab/CODEOWNERS"],
+    "none": ["CODEOWNERS"],
+}
+LICENCE_FIRST_WORDS = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License",
+    "Proprietary": "Copyright",
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    answers = {"owning_team": "@acme/risk-ml", **VARIANTS[request.param]}
+    path = tmp_path_factory.mktemp(request.param) / "project"
+    result = render(path, answers)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def answers_of(project: Path) -> dict[str, str]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def files_of(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file()]
+
+
+def test_no_template_syntax_or_machine_paths_are_left(rendered: Path) -> None:
+    for path in files_of(rendered):
+        assert not path.name.endswith(".jinja"), path
+        text = path.read_text(errors="replace")
+        assert not re.search(r"(?<!\$)\{\{|\{%", text), (
+            f"Jinja left in {path}"
+        )  # ${{ }} is GitHub's
+        if path.name != ".copier-answers.yml":  # it records where the template came from
+            assert not re.search(r"/(tmp|work|root|home)/", text), f"machine path in {path}"
+
+
+def test_ci_files_and_owners_follow_the_provider(rendered: Path) -> None:
+    provider = answers_of(rendered)["ci_provider"]
+    for expected in CI_FILES[provider]:
+        assert (rendered / expected).is_file(), expected
+    others = {f for name, files in CI_FILES.items() if name != provider for f in files}
+    assert not any((rendered / other).exists() for other in others)
+    owners = next(rendered / f for f in CI_FILES[provider] if f.endswith("CODEOWNERS"))
+    assert "* @acme/risk-ml" in owners.read_text()
+
+
+def test_contract_and_sample_follow_the_problem_type(rendered: Path) -> None:
+    problem_type = answers_of(rendered)["problem_type"]
+    contract = yaml.safe_load((rendered / "contract/data_contract.yaml").read_text())
+    assert contract["target"]["name"] == TARGETS[problem_type]
+    for name in ("train.csv", "holdout.csv", "edge_cases.csv"):
+        header = (rendered / "data/sample" / name).read_text().splitlines()[0]
+        assert header.endswith(f",{TARGETS[problem_type]}"), name
+    assert sorted(p.name for p in (rendered / "data").iterdir()) == ["sample"]
+
+
+def test_python_version_and_licence_are_applied(rendered: Path) -> None:
+    answers = answers_of(rendered)
+    assert (rendered / ".python-version").read_text().strip() == answers["python_version"]
+    pyproject = (rendered / "pyproject.toml").read_text()
+    assert f'requires-python = ">={answers["python_version"]}"' in pyproject
+    licence = (rendered / "LICENSE").read_text().strip()
+    assert licence.startswith(LICENCE_FIRST_WORDS[answers["license"]])
