@@ -5,22 +5,25 @@ Every ``make`` target and every CI step calls one of these subcommands.
 
 import argparse
 import json
+import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .baseline import BaselineError, default_baseline, save_baseline
+from .batch_scoring import BatchValidationError, score_file
 from .contract import ContractError, DataContract, ProblemType
 from .contract_inference import InferenceError, infer_contract
 from .datasets import DataFileError, read_table, write_table
 from .sample_data import SEED, generate, write_sample
-from .settings import Settings
+from .settings import PACKAGE, Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 PLANNED = {
-    "serve": "serve predictions with BentoML",
     "validate": "check a data file against the contract with Great Expectations",
-    "predict": "score a file in batch",
     "monitor": "compare recent predictions with the reference data (Evidently)",
     "retrain": "run the retraining flow (Prefect)",
     "promote": "make a model version the champion",
@@ -31,9 +34,12 @@ PLANNED = {
 
 def _contract_infer(args: argparse.Namespace, settings: Settings) -> int:
     output: Path = args.output or settings.contract_path
-    if output.exists() and not args.force:
+    baseline_output = output.with_name("baseline.yaml") if args.output else settings.baseline_path
+    existing = [str(path) for path in (output, baseline_output) if path.exists()]
+    if existing and not args.force:
         print(
-            f"{output} exists; pass --force to replace it, or --output to write elsewhere.",
+            f"{' and '.join(existing)} exist(s); pass --force to replace, or --output to write "
+            "elsewhere.",
             file=sys.stderr,
         )
         return 1
@@ -47,9 +53,12 @@ def _contract_infer(args: argparse.Namespace, settings: Settings) -> int:
         problem_type=args.problem_type,
     )
     contract.save(output)
+    save_baseline(default_baseline(frame[contract.target.name], contract), baseline_output)
     print(
         f"Wrote {output}: {len(contract.features)} features, target '{contract.target.name}' "
-        f"({contract.problem_type.value}). Review its ranges and categories, then commit it."
+        f"({contract.problem_type.value}). Review its ranges and categories, then commit it.\n"
+        f"Wrote {baseline_output}: a baseline with no rules yet (it answers from the "
+        "fallback); add rules a domain expert would apply."
     )
     return 0
 
@@ -82,6 +91,46 @@ def _sample_data(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     write_table(generate(problem_type, args.rows, args.seed), args.output)
     print(f"Wrote {args.output}: {args.rows} rows of the sample schema ({problem_type.value})")
+    return 0
+
+
+def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
+    from .registry import bootstrap  # noqa: PLC0415 - MLflow is slow to import
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # no pip in uv venvs
+    champion, registered = bootstrap(settings, DataContract.load(settings.contract_path))
+    state = "registered the baseline as" if registered else "already has a champion:"
+    print(
+        f"{settings.mlflow_tracking_uri}: {state} {settings.model_name} version "
+        f"{champion.version} (alias champion)"
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    bentoml = shutil.which("bentoml")
+    if bentoml is None:
+        print("bentoml is not installed: run `make setup`.", file=sys.stderr)
+        return 1
+    command = [bentoml, "serve", f"{PACKAGE}.service:PredictionService"]
+    command += ["--port", str(args.port), "--host", args.host]
+    os.execv(bentoml, command)  # noqa: S606 - replaces this process with the server
+
+
+def _predict(args: argparse.Namespace, settings: Settings) -> int:
+    from .registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
+
+    contract = DataContract.load(settings.contract_path)
+    model = load_serving_model(settings, contract)
+    if model.degraded:
+        print(f"warning: scoring with the baseline files: {model.reason}", file=sys.stderr)
+    result = score_file(model, contract, args.path, args.output, settings.review_threshold)
+    flagged = int(result["needs_review"].sum())
+    print(
+        f"Wrote {args.output}: {len(result)} rows scored by {model.name} version "
+        f"{model.version}; {flagged} flagged needs_review."
+    )
     return 0
 
 
@@ -155,6 +204,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(handler=_sample_data)
 
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="register the baseline as the champion if the registry has none",
+        description="Register the baseline rules as a model version in MLflow and point the "
+        "`champion` alias at it, unless a champion exists already. `make setup` runs this.",
+    )
+    bootstrap.set_defaults(handler=_bootstrap)
+
+    serve = commands.add_parser(
+        "serve", help="serve predictions (BentoML) from the champion", description=
+        "Start the prediction service: POST /predict, POST /feedback, GET /model, /livez, "
+        "/readyz, /metrics. OpenAPI docs at /docs.",
+    )
+    serve.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    serve.set_defaults(handler=_serve)
+
+    predict = commands.add_parser(
+        "predict",
+        help="score a CSV or Parquet file with the champion",
+        description="Check every row against the contract (nothing is scored if one fails), "
+        "then write the input with prediction, confidence, needs_review and explanation.",
+    )
+    predict.add_argument("path", type=Path, help="CSV or Parquet file of records")
+    predict.add_argument("--output", type=Path, required=True, help="file to write")
+    predict.set_defaults(handler=_predict)
+
     settings = commands.add_parser("settings", help="print the current settings as JSON")
     settings.add_argument("--schema", action="store_true", help="print the JSON schema instead")
     settings.set_defaults(handler=_settings)
@@ -174,6 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, Settings())
-    except (ContractError, DataFileError, InferenceError) as error:
+    except (BaselineError, BatchValidationError, ContractError, DataFileError, InferenceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

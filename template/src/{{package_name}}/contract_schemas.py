@@ -1,0 +1,117 @@
+"""Types derived from the data contract: API request records, model input frames, MLflow signature.
+
+Nothing here is written by hand per feature: change the contract and all of these follow.
+"""
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+
+from .contract import DataContract, Feature, FeatureType
+
+if TYPE_CHECKING:
+    from mlflow.models import ModelSignature
+
+_RECORD_CONFIG = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression built at run time
+    bounds = {"ge": feature.minimum, "le": feature.maximum}
+    if feature.type is FeatureType.INTEGER:
+        return Annotated[int, Field(strict=True, **bounds)]
+    if feature.type is FeatureType.NUMBER:
+        return Annotated[float, Field(allow_inf_nan=False, **bounds)]
+    if feature.type is FeatureType.BOOLEAN:
+        return StrictBool
+    return Literal[tuple(feature.values or ())]
+
+def record_model(contract: DataContract) -> type[BaseModel]:
+    """One input record: every feature with its type, range or allowed values; unknown fields refused.
+
+    Fields are keyed ``f0, f1, ...`` with the feature's name as alias, so any column name is safe.
+    """
+    fields: dict[str, Any] = {}
+    for index, feature in enumerate(contract.features):
+        annotation = _field_type(feature)
+        if feature.nullable:
+            fields[f"f{index}"] = (
+                annotation | None,
+                Field(default=None, alias=feature.name, description=feature.description),
+            )
+        else:
+            fields[f"f{index}"] = (
+                annotation,
+                Field(alias=feature.name, description=feature.description),
+            )
+    if contract.id_column:
+        fields["record_id"] = (
+            str | None,
+            Field(default=None, alias=contract.id_column, max_length=128, description="Your id."),
+        )
+    return create_model("Record", __config__=_RECORD_CONFIG, **fields)
+
+def records_frame(records: list[dict[str, Any]], contract: DataContract) -> pd.DataFrame:
+    """Model input: the contract's features in order, numbers as float64, as the signature says."""
+    frame = pd.DataFrame.from_records(records, columns=contract.feature_names)
+    return cast_features(frame, contract)
+
+def example_records(contract: DataContract) -> list[dict[str, Any]]:
+    """One valid record: each feature at its minimum, first value, or false."""
+    record: dict[str, Any] = {}
+    for feature in contract.features:
+        if feature.values:
+            record[feature.name] = feature.values[0]
+        elif feature.type is FeatureType.BOOLEAN:
+            record[feature.name] = False
+        else:
+            low = feature.minimum if feature.minimum is not None else 0
+            record[feature.name] = int(low) if feature.type is FeatureType.INTEGER else low
+    return [record]
+
+
+def cast_features(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The contract's feature columns of ``frame``, cast to the types of the model signature."""
+    cast = {}
+    for feature in contract.features:
+        column = frame[feature.name]
+        if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
+            cast[feature.name] = pd.to_numeric(column, errors="raise").astype("float64")
+        elif feature.type is FeatureType.BOOLEAN and not feature.nullable:
+            cast[feature.name] = column.astype(bool)
+        else:
+            cast[feature.name] = column.astype(object).where(column.notna(), None)
+    return pd.DataFrame(cast, index=frame.index)
+
+def model_signature(contract: DataContract) -> "ModelSignature":
+    """The MLflow signature every model of this project has: features in, prediction out."""
+    from mlflow.models import ModelSignature  # noqa: PLC0415 - MLflow is slow to import
+    from mlflow.types import ColSpec, Schema  # noqa: PLC0415
+
+    kinds = {
+        FeatureType.INTEGER: "double",
+        FeatureType.NUMBER: "double",
+        FeatureType.CATEGORY: "string",
+        FeatureType.BOOLEAN: "boolean",
+    }
+    inputs = Schema(
+        [
+            ColSpec(kinds[feature.type], feature.name, required=not feature.nullable)
+            for feature in contract.features
+        ]
+    )
+    prediction_kind = "double" if contract.target.classes is None else "string"
+    outputs = Schema(
+        [
+            ColSpec(prediction_kind, "prediction"),
+            ColSpec("double", "confidence", required=False),
+            ColSpec("string", "rule", required=False),
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def outcome_type(contract: DataContract) -> Any:  # noqa: ANN401 - a type expression built at run time
+    """The type of a true outcome: one of the classes, or a finite number."""
+    if contract.target.classes is None:
+        return Annotated[float, Field(allow_inf_nan=False)]
+    return Literal[tuple(contract.target.classes)]

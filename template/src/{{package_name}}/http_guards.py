@@ -1,0 +1,93 @@
+"""HTTP concerns around the BentoML service: body size limit, GET /model, quiet client errors."""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from bentoml.exceptions import BentoMLException
+from pydantic import ValidationError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
+    body = json.dumps(document).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGuard:
+    """Refuses bodies over ``max_bytes`` with 413 and answers ``GET /model``."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, model_info: Callable[[], dict[str, Any]]
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.model_info = model_info
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET" and scope["path"] == "/model":
+            await _send_json(send, 200, self.model_info())
+            return
+        if scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await _send_json(
+                    send,
+                    413,
+                    {
+                        "error": f"request body is larger than {self.max_bytes} bytes",
+                        "detail": [{"loc": ["body"], "msg": "split the records into smaller requests"}],
+                    },
+                )
+                return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class ClientErrorsAreNotServerErrors(logging.Filter):
+    """Turns BentoML's ERROR-with-traceback for a rejected request into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite records about 4xx errors; keep everything else as it is."""
+        error = record.exc_info[1] if record.exc_info else None
+        client_error = isinstance(error, ValidationError) or (
+            isinstance(error, BentoMLException) and int(error.error_code) < 500  # noqa: PLR2004
+        )
+        if client_error:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "Rejected a request: %s"
+            record.args = (str(error).splitlines()[0],)
+            record.exc_info, record.exc_text = None, None
+        return True

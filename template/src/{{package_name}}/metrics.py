@@ -1,0 +1,69 @@
+"""Prometheus metrics of the service, beside BentoML's own request count and latency.
+
+``prometheus_client`` is imported when the metrics are created, inside the worker, because it
+picks its multi-process mode from ``PROMETHEUS_MULTIPROC_DIR`` at import time.
+"""
+
+from typing import Any
+
+from .prediction_log import LogHealth
+
+
+class ServiceMetrics:
+    """Counters and gauges for predictions, the loaded model and the prediction log."""
+
+    def __init__(self) -> None:
+        import prometheus_client as prom  # noqa: PLC0415 - see the module docstring
+
+        self.predictions = prom.Counter(
+            "model_predictions_total", "Predictions made, by model version and class", ["version", "outcome"]
+        )
+        self.prediction_values = prom.Histogram(
+            "model_prediction_value", "Predicted values (regression)", ["version"]
+        )
+        self.low_confidence = prom.Counter(
+            "model_low_confidence_total", "Predictions flagged needs_review", ["version"]
+        )
+        self.model_info = prom.Gauge(
+            "model_loaded_info",
+            "The model that answers (value 1)",
+            ["name", "version", "source"],
+            multiprocess_mode="livemax",
+        )
+        self.degraded = prom.Gauge(
+            "model_service_degraded",
+            "1 when the service answers from the baseline files because the champion failed",
+            multiprocess_mode="livemax",
+        )
+        self.log_written = prom.Counter("prediction_log_written_total", "Rows written to the log")
+        self.log_failures = prom.Counter(
+            "prediction_log_write_failures_total", "Failed writes to the prediction log (retried)"
+        )
+        self.log_dropped = prom.Counter(
+            "prediction_log_dropped_total", "Rows dropped because the log buffer was full"
+        )
+        self.log_pending = prom.Gauge(
+            "prediction_log_pending_rows", "Rows waiting to be written", multiprocess_mode="livesum"
+        )
+
+    def log_health(self) -> LogHealth:
+        """Callbacks that keep the prediction-log metrics current."""
+        return LogHealth(
+            on_written=self.log_written.inc,
+            on_failure=lambda reason: self.log_failures.inc(),
+            on_dropped=self.log_dropped.inc,
+            on_pending=self.log_pending.set,
+        )
+
+    def observe(self, version: str, predictions: Any, needs_review: Any, regression: bool) -> None:  # noqa: ANN401
+        """Count one batch of predictions."""
+        if regression:
+            histogram = self.prediction_values.labels(version)
+            for value in predictions:
+                histogram.observe(float(value))
+        else:
+            for outcome in predictions:
+                self.predictions.labels(version, str(outcome)).inc()
+        flagged = int(sum(needs_review))
+        if flagged:
+            self.low_confidence.labels(version).inc(flagged)

@@ -1,0 +1,189 @@
+"""The prediction log (audit trail) and feedback, in SQLite by default or PostgreSQL by URL.
+
+Writes happen on a background thread so the response path never waits for the database. A write
+that fails is kept and retried with back-off; only past ``max_pending`` rows are the oldest
+dropped, and every failure and drop is counted and logged with its reason.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+logger = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("prediction_id", sa.String(80), primary_key=True),
+    sa.Column("request_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(128)),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("prediction", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float),
+    sa.Column("needs_review", sa.Boolean, nullable=False),
+    sa.Column("explanation", sa.String(200)),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("prediction_id", sa.String(80), nullable=False, index=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass
+class LogHealth:
+    """Callbacks the owner uses to count writes, failures and drops (metrics, for the service)."""
+
+    on_written: Callable[[int], None] = lambda count: None
+    on_failure: Callable[[str], None] = lambda reason: None
+    on_dropped: Callable[[int], None] = lambda count: None
+    on_pending: Callable[[int], None] = lambda count: None
+
+
+@dataclass
+class _State:
+    pending: deque[dict[str, Any]] = field(default_factory=deque)
+    lock: threading.Condition = field(default_factory=threading.Condition)
+    stopping: bool = False
+    writing: bool = False
+
+
+def engine_for(url: str) -> sa.Engine:
+    """An engine for ``url``; a relative SQLite path gets its folder created."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class PredictionLog:
+    """Appends predictions in the background; records feedback synchronously."""
+
+    def __init__(
+        self,
+        url: str,
+        health: LogHealth | None = None,
+        max_pending: int = 100_000,
+        batch_size: int = 500,
+    ) -> None:
+        self._engine = engine_for(url)
+        self._health = health or LogHealth()
+        self._max_pending = max_pending
+        self._batch_size = batch_size
+        self._state = _State()
+        self._tables_ready = False
+        try:
+            metadata.create_all(self._engine)
+            self._tables_ready = True
+        except sa.exc.SQLAlchemyError as error:
+            logger.error("Prediction log unavailable at start, will retry on write: %s", error)
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[dict[str, Any]]) -> None:
+        """Queue rows for writing; never blocks on the database."""
+        with self._state.lock:
+            self._state.pending.extend(rows)
+            overflow = len(self._state.pending) - self._max_pending
+            for _ in range(max(overflow, 0)):
+                self._state.pending.popleft()
+            self._health.on_pending(len(self._state.pending))
+            self._state.lock.notify()
+        if overflow > 0:
+            self._health.on_dropped(overflow)
+            logger.error("Prediction log buffer full: dropped the %d oldest rows", overflow)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued row is written; False if that took longer than ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._state.lock:
+            while self._state.pending or self._state.writing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._state.lock.wait(min(remaining, 0.05))
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (up to ``timeout``), then stop the writer."""
+        self.flush(timeout)
+        with self._state.lock:
+            self._state.stopping = True
+            self._state.lock.notify()
+        self._thread.join(timeout)
+        self._engine.dispose()
+
+    def has_prediction(self, prediction_id: str) -> bool:
+        """Whether the log holds ``prediction_id`` (after writing what is queued)."""
+        self.flush()
+        query = sa.select(predictions.c.prediction_id).where(
+            predictions.c.prediction_id == prediction_id
+        )
+        with self._engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    def record_feedback(self, prediction_id: str, outcome: str | float) -> None:
+        """Store the true outcome of a logged prediction."""
+        row = {"prediction_id": prediction_id, "outcome": json.dumps(outcome), "received_at": now()}
+        with self._engine.begin() as connection:
+            connection.execute(feedback.insert(), [row])
+
+    def _run(self) -> None:
+        delay = 0.5
+        while True:
+            with self._state.lock:
+                while not self._state.pending and not self._state.stopping:
+                    self._state.lock.wait()
+                if self._state.stopping and not self._state.pending:
+                    return
+                batch = [
+                    self._state.pending.popleft()
+                    for _ in range(min(self._batch_size, len(self._state.pending)))
+                ]
+                self._state.writing = True
+            try:
+                with self._engine.begin() as connection:
+                    if not self._tables_ready:
+                        metadata.create_all(connection)
+                    connection.execute(predictions.insert(), batch)
+                self._tables_ready = True
+            except sa.exc.SQLAlchemyError as error:
+                reason = str(error).splitlines()[0]
+                logger.warning("Prediction log write failed, retrying in %.1fs: %s", delay, reason)
+                self._health.on_failure(reason)
+                with self._state.lock:
+                    self._state.pending.extendleft(reversed(batch))
+                    self._state.writing = False
+                    self._state.lock.notify_all()
+                    self._state.lock.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = 0.5
+            self._health.on_written(len(batch))
+            with self._state.lock:
+                self._state.writing = False
+                self._health.on_pending(len(self._state.pending))
+                self._state.lock.notify_all()

@@ -1,0 +1,165 @@
+"""The MLflow model registry: where the champion lives, and how the baseline becomes version 1.
+
+Promotion and rollback are moves of the ``champion`` alias. The store is a local SQLite file by
+default and a tracking server when ``APP_MLFLOW_TRACKING_URI`` is a URL; the code is the same.
+"""
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Protocol
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+from .baseline import BaselineRules
+from .baseline_model import ConfigBaseline
+from .contract import DataContract
+from .contract_schemas import example_records, model_signature, records_frame
+from .settings import PACKAGE, Settings
+
+CHAMPION = "champion"
+# MLflow "models from code": this file is logged with the model and run when it is loaded.
+BASELINE_MODEL_CODE = f"""
+import mlflow
+from {PACKAGE}.baseline_model import BaselineModel
+
+mlflow.models.set_model(BaselineModel())
+"""
+SERVING_REQUIREMENTS = ("mlflow-skinny", "pandas", "pydantic", "pyyaml")
+
+logger = logging.getLogger(__name__)
+
+
+class Predictor(Protocol):
+    """Anything that turns a model-input frame into prediction, confidence and rule columns."""
+
+    def predict(self, model_input: pd.DataFrame, /) -> pd.DataFrame:
+        """Score the rows of ``model_input``."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The model the service answers with, and where it came from."""
+
+    predictor: Predictor
+    name: str
+    version: str
+    source: str
+    degraded: bool = False
+    reason: str = ""
+
+
+def _is_local_store(uri: str) -> bool:
+    return uri.startswith("sqlite:")
+
+
+def connect(settings: Settings) -> MlflowClient:
+    """Point MLflow at the configured store (creating the local folder if needed)."""
+    uri = settings.mlflow_tracking_uri
+    if _is_local_store(uri) and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def experiment_id(client: MlflowClient, settings: Settings) -> str:
+    """The project's experiment, created on first use."""
+    existing = client.get_experiment_by_name(settings.model_name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    location = None
+    if _is_local_store(settings.mlflow_tracking_uri):
+        location = settings.mlflow_artifact_dir.resolve().as_uri()
+    return str(client.create_experiment(settings.model_name, artifact_location=location))
+
+
+def _error_code(error: MlflowException) -> int:
+    return int(ErrorCode.Value(error.error_code))
+
+
+def champion_version(client: MlflowClient, settings: Settings) -> ModelVersion | None:
+    """The version the ``champion`` alias points at, or None when there is none yet."""
+    try:
+        return client.get_model_version_by_alias(settings.model_name, CHAMPION)
+    except MlflowException as error:
+        if _error_code(error) in (INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST):
+            return None
+        raise
+
+
+def register_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
+    """Log the baseline as a pyfunc model, register it and point ``champion`` at it."""
+    client = connect(settings)
+    BaselineRules.load(settings.baseline_path, contract)  # refuse rules that do not fit
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mlflow.start_run(experiment_id=experiment_id(client, settings), run_name="baseline"),
+    ):
+        model_code = Path(scratch) / "baseline_model.py"
+        model_code.write_text(BASELINE_MODEL_CODE, encoding="utf-8")
+        mlflow.set_tags({"model_kind": "baseline", "contract": contract.name})
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(model_code),
+            artifacts={
+                "rules": str(settings.baseline_path),
+                "contract": str(settings.contract_path),
+            },
+            signature=model_signature(contract),
+            input_example=records_frame(example_records(contract), contract),
+            pip_requirements=[f"{name}=={version(name)}" for name in SERVING_REQUIREMENTS],
+            registered_model_name=settings.model_name,
+        )
+    registered = client.get_model_version(settings.model_name, str(info.registered_model_version))
+    client.set_registered_model_alias(settings.model_name, CHAMPION, registered.version)
+    return registered
+
+
+def bootstrap(settings: Settings, contract: DataContract) -> tuple[ModelVersion, bool]:
+    """Make sure a champion exists: register the baseline if the registry has none.
+
+    Returns the champion and whether it was registered now.
+    """
+    current = champion_version(connect(settings), settings)
+    if current is not None:
+        return current, False
+    return register_baseline(settings, contract), True
+
+
+def load_serving_model(settings: Settings, contract: DataContract) -> LoadedModel:
+    """The champion from the registry; if that fails, the baseline from its files, degraded."""
+    try:
+        client = connect(settings)
+        champion = champion_version(client, settings)
+        if champion is None:
+            raise LookupError(
+                f"model '{settings.model_name}' has no '{CHAMPION}' alias: run `make setup`"
+            )
+        model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
+        return LoadedModel(
+            predictor=model,
+            name=settings.model_name,
+            version=str(champion.version),
+            source=f"models:/{settings.model_name}@{CHAMPION}",
+        )
+    except Exception as error:  # noqa: BLE001 - any failure here must leave the service answering
+        reason = f"{type(error).__name__}: {error}"
+        logger.warning("Serving the baseline from %s, degraded: %s", settings.baseline_path, reason)
+        rules = BaselineRules.load(settings.baseline_path, contract)
+        return LoadedModel(
+            predictor=ConfigBaseline(rules, contract.problem_type),
+            name=settings.model_name,
+            version="baseline-config",
+            source=str(settings.baseline_path),
+            degraded=True,
+            reason=reason,
+        )
