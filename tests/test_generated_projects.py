@@ -1,5 +1,12 @@
-"""Each rendered project passes its own checks: `make setup && make ci`, as its CI runs them."""
+"""Each rendered project passes its own checks and serves on day one, as its README says."""
 
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Callable
 
 import pytest
@@ -20,9 +27,11 @@ MATRIX = [
 MakeProject = Callable[..., Project]
 
 
-@pytest.mark.parametrize(
-    "answers", MATRIX, ids=lambda a: f"{a['problem_type']}-py{a['python_version']}"
-)
+def label(answers: dict[str, str]) -> str:
+    return f"{answers['problem_type']}-py{answers['python_version']}"
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=label)
 def test_generated_project_passes_its_own_ci(
     make_project: MakeProject, answers: dict[str, str]
 ) -> None:
@@ -35,25 +44,68 @@ def test_generated_project_passes_its_own_ci(
     assert " failed" not in result.stdout
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=label)
+def test_readme_curl_gets_a_prediction_from_the_baseline(
+    make_project: MakeProject, answers: dict[str, str]
+) -> None:
+    """Day one: `make setup`, `make serve`, then the README's curl answers with version 1."""
+    project = make_project(**answers)
+    readme = (project.path / "README.md").read_text()
+    curl = next(
+        line for line in readme.splitlines() if line.startswith("curl") and "/predict" in line
+    )
+    port = free_port()
+    started = time.monotonic()
+    server = subprocess.Popen(
+        ["make", "serve", f"PORT={port}"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        command = curl.replace("127.0.0.1:3000", f"127.0.0.1:{port}")
+        answer = None
+        while time.monotonic() - started < 120 and server.poll() is None:
+            result = subprocess.run(
+                command, shell=True, capture_output=True, text=True, check=False
+            )
+            if result.returncode == 0 and result.stdout:
+                answer = json.loads(result.stdout)
+                break
+            time.sleep(0.25)
+        assert answer is not None, "the service did not answer within 120 s"
+        print(f"{label(answers)}: first prediction {time.monotonic() - started:.1f} s after start")
+        assert answer["model_version"] == "1"
+        assert answer["degraded"] is False
+        assert answer["results"][0]["explanation"] != ""
+        assert re.fullmatch(r"[0-9a-f]{32}", answer["request_id"])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject) -> None:
     project = make_project()
     readme = project.path / "README.md"
-    readme.write_text(
-        readme.read_text()
-        + "<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n"
-    )
-    result = project.run(
-        "uv", "run", "pre-commit", "run", "conflict-markers", "--files", "README.md", check=False
-    )
+    original = readme.read_text()
+    readme.write_text(original + "<<<<<<< before\nours\n=======\ntheirs\n>>>>>>> after\n")
+    hook = ("uv", "run", "pre-commit", "run", "conflict-markers", "--files", "README.md")
+    result = project.run(*hook, check=False)
     assert result.returncode != 0
     assert "README.md" in result.stdout
-    readme.write_text(readme.read_text().split("<<<<<<<")[0])
-    project.run("uv", "run", "pre-commit", "run", "conflict-markers", "--files", "README.md")
+    readme.write_text(original)
+    project.run(*hook)
 
 
-@pytest.mark.parametrize(
-    "target", ["serve", "validate", "monitor", "retrain", "promote", "rollback"]
-)
+@pytest.mark.parametrize("target", ["validate", "monitor", "retrain", "promote", "rollback"])
 def test_targets_not_built_yet_fail_loudly(make_project: MakeProject, target: str) -> None:
     result = make_project().run("make", target, check=False)
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""The rule-based baseline: readable rules from ``contract/baseline.yaml``, checked against the contract.
+"""The rule-based baseline: readable rules in ``contract/baseline.yaml``, fitted to the contract.
 
 Rules are tried in order; the first whose conditions all hold answers. Rows no rule matches get
 the fallback: the most likely class with its prior as confidence, or a constant for regression.
@@ -92,35 +92,16 @@ class BaselineRules(_Strict):
                 for item in error.errors()
             )
             raise BaselineError(f"{path} is not a valid baseline:\n{problems}") from None
-        problems = rules.problems(contract)
-        if problems:
-            listed = "\n".join(f"  - {problem}" for problem in problems)
+        mismatches = rules.problems(contract)
+        if mismatches:
+            listed = "\n".join(f"  - {problem}" for problem in mismatches)
             raise BaselineError(f"{path} does not fit the contract {contract.name}:\n{listed}")
         return rules
 
     def problems(self, contract: DataContract) -> list[str]:
         """Every way the rules disagree with the contract (empty when they fit)."""
-        found = []
+        found = [problem for rule in self.rules for problem in _rule_problems(rule, contract)]
         classes = contract.target.classes
-        for rule in self.rules:
-            for name, condition in rule.when.items():
-                if name not in contract.feature_names:
-                    found.append(f"rule '{rule.name}': '{name}' is not a feature")
-                    continue
-                feature = contract.feature(name)
-                if feature.values and condition.one_of is not None:
-                    unknown = set(map(str, condition.one_of)) - set(feature.values)
-                    if unknown:
-                        found.append(f"rule '{rule.name}': {name} has no value {sorted(unknown)}")
-                if feature.type is FeatureType.CATEGORY and condition.minimum is not None:
-                    found.append(f"rule '{rule.name}': {name} is a category; use `in`")
-            if classes is not None:
-                if str(rule.predict) not in classes:
-                    found.append(f"rule '{rule.name}': '{rule.predict}' is not a class {classes}")
-                if rule.confidence is None:
-                    found.append(f"rule '{rule.name}': a classification rule needs a confidence")
-            elif isinstance(rule.predict, str):
-                found.append(f"rule '{rule.name}': regression rules predict a number")
         priors = self.fallback.class_priors
         if classes is not None:
             if priors is None or set(priors) != set(classes):
@@ -159,6 +140,30 @@ class BaselineRules(_Strict):
             {"prediction": prediction, "confidence": confidence, "rule": rule_names.astype(str)},
             index=frame.index,
         )
+
+
+def _rule_problems(rule: Rule, contract: DataContract) -> list[str]:
+    found = []
+    for name, condition in rule.when.items():
+        if name not in contract.feature_names:
+            found.append(f"rule '{rule.name}': '{name}' is not a feature")
+            continue
+        feature = contract.feature(name)
+        if feature.values and condition.one_of is not None:
+            unknown = set(map(str, condition.one_of)) - set(feature.values)
+            if unknown:
+                found.append(f"rule '{rule.name}': {name} has no value {sorted(unknown)}")
+        if feature.type is FeatureType.CATEGORY and condition.minimum is not None:
+            found.append(f"rule '{rule.name}': {name} is a category; use `in`")
+    classes = contract.target.classes
+    if classes is not None:
+        if str(rule.predict) not in classes:
+            found.append(f"rule '{rule.name}': '{rule.predict}' is not a class {list(classes)}")
+        if rule.confidence is None:
+            found.append(f"rule '{rule.name}': a classification rule needs a confidence")
+    elif isinstance(rule.predict, str):
+        found.append(f"rule '{rule.name}': regression rules predict a number")
+    return found
 
 
 def default_baseline(target: pd.Series, contract: DataContract) -> BaselineRules:

@@ -3,17 +3,17 @@
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from .baseline import BaselineRules
 from .contract import DataContract, ProblemType
 
 
-class BaselineModel(mlflow.pyfunc.PythonModel):
+class BaselineModel(PythonModel):  # type: ignore[misc] # mlflow is not type-checked
     """Answers from the rules file that was logged with it."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Read the contract and rules logged as this model's artifacts."""
         contract = DataContract.load(Path(context.artifacts["contract"]))
         self._rules = BaselineRules.load(Path(context.artifacts["rules"]), contract)
@@ -21,7 +21,7 @@ class BaselineModel(mlflow.pyfunc.PythonModel):
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:

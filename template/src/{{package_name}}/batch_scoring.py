@@ -1,7 +1,7 @@
 """Batch scoring of a CSV or Parquet file with the serving model and the API's record checks."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
@@ -36,10 +36,10 @@ def _rows(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, object]
 def score_file(
     model: "LoadedModel", contract: DataContract, source: Path, output: Path, threshold: float
 ) -> pd.DataFrame:
-    """Check every row of ``source``, score them all, and write inputs plus results to ``output``."""
+    """Check every row of ``source``, score them all, write inputs and results to ``output``."""
     frame = read_table(source)
     columns = [c for c in (contract.id_column, *contract.feature_names) if c and c in frame]
-    checker = TypeAdapter(list[record_model(contract)])  # type: ignore[misc]
+    checker: TypeAdapter[list[Any]] = TypeAdapter(list[record_model(contract)])  # type: ignore[arg-type,misc]
     try:
         checker.validate_python(_rows(frame[columns], contract))
     except ValidationError as error:

@@ -108,8 +108,9 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    bentoml = shutil.which("bentoml")
+def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503 - execv
+    beside_python = Path(sys.executable).with_name("bentoml")
+    bentoml = str(beside_python) if beside_python.exists() else shutil.which("bentoml")
     if bentoml is None:
         print("bentoml is not installed: run `make setup`.", file=sys.stderr)
         return 1
@@ -150,6 +151,10 @@ def _planned(command: str) -> Handler:
         return 1
 
     return handler
+
+
+USER_ERRORS = (BaselineError, BatchValidationError, ContractError, DataFileError, InferenceError)
+"""Errors about the team's files or data: one line on stderr, exit code 1, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,9 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.set_defaults(handler=_bootstrap)
 
     serve = commands.add_parser(
-        "serve", help="serve predictions (BentoML) from the champion", description=
-        "Start the prediction service: POST /predict, POST /feedback, GET /model, /livez, "
-        "/readyz, /metrics. OpenAPI docs at /docs.",
+        "serve",
+        help="serve predictions (BentoML) from the champion",
+        description="Start the prediction service: POST /predict, POST /feedback, GET /model, "
+        "/livez, /readyz, /metrics. OpenAPI docs at /docs.",
     )
     serve.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
@@ -250,6 +256,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, Settings())
-    except (BaselineError, BatchValidationError, ContractError, DataFileError, InferenceError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ Nothing here is written by hand per feature: change the contract and all of thes
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, create_model
 
 from .contract import DataContract, Feature, FeatureType
 
@@ -15,18 +15,30 @@ if TYPE_CHECKING:
 
 _RECORD_CONFIG = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
+
+def _numbers_only(value: object) -> object:
+    """Refuse text and booleans where a number is due (pydantic would convert "3" and true)."""
+    if isinstance(value, str | bool):
+        raise ValueError(f"Input should be a valid number, not {type(value).__name__}")
+    return value
+
+
 def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression built at run time
-    bounds = {"ge": feature.minimum, "le": feature.maximum}
+    low, high = feature.minimum, feature.maximum
     if feature.type is FeatureType.INTEGER:
-        return Annotated[int, Field(strict=True, **bounds)]
+        # 3 and 3.0 are accepted, 3.5 is not
+        return Annotated[int, Field(ge=low, le=high), BeforeValidator(_numbers_only)]
     if feature.type is FeatureType.NUMBER:
-        return Annotated[float, Field(allow_inf_nan=False, **bounds)]
+        return Annotated[
+            float, Field(allow_inf_nan=False, ge=low, le=high), BeforeValidator(_numbers_only)
+        ]
     if feature.type is FeatureType.BOOLEAN:
         return StrictBool
     return Literal[tuple(feature.values or ())]
 
+
 def record_model(contract: DataContract) -> type[BaseModel]:
-    """One input record: every feature with its type, range or allowed values; unknown fields refused.
+    """One input record: each feature with its type, range or values; unknown fields refused.
 
     Fields are keyed ``f0, f1, ...`` with the feature's name as alias, so any column name is safe.
     """
@@ -50,10 +62,12 @@ def record_model(contract: DataContract) -> type[BaseModel]:
         )
     return create_model("Record", __config__=_RECORD_CONFIG, **fields)
 
+
 def records_frame(records: list[dict[str, Any]], contract: DataContract) -> pd.DataFrame:
     """Model input: the contract's features in order, numbers as float64, as the signature says."""
     frame = pd.DataFrame.from_records(records, columns=contract.feature_names)
     return cast_features(frame, contract)
+
 
 def example_records(contract: DataContract) -> list[dict[str, Any]]:
     """One valid record: each feature at its minimum, first value, or false."""
@@ -71,7 +85,7 @@ def example_records(contract: DataContract) -> list[dict[str, Any]]:
 
 def cast_features(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     """The contract's feature columns of ``frame``, cast to the types of the model signature."""
-    cast = {}
+    cast: dict[str, pd.Series] = {}
     for feature in contract.features:
         column = frame[feature.name]
         if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
@@ -81,6 +95,7 @@ def cast_features(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
         else:
             cast[feature.name] = column.astype(object).where(column.notna(), None)
     return pd.DataFrame(cast, index=frame.index)
+
 
 def model_signature(contract: DataContract) -> "ModelSignature":
     """The MLflow signature every model of this project has: features in, prediction out."""

@@ -59,7 +59,9 @@ class RequestGuard:
                     413,
                     {
                         "error": f"request body is larger than {self.max_bytes} bytes",
-                        "detail": [{"loc": ["body"], "msg": "split the records into smaller requests"}],
+                        "detail": [
+                            {"loc": ["body"], "msg": "split the records into smaller requests"}
+                        ],
                     },
                 )
                 return

@@ -4,9 +4,16 @@
 picks its multi-process mode from ``PROMETHEUS_MULTIPROC_DIR`` at import time.
 """
 
+from functools import cache
 from typing import Any
 
 from .prediction_log import LogHealth
+
+
+@cache
+def service_metrics() -> "ServiceMetrics":
+    """The metrics of this process (a collector can be registered only once per process)."""
+    return ServiceMetrics()
 
 
 class ServiceMetrics:
@@ -16,7 +23,9 @@ class ServiceMetrics:
         import prometheus_client as prom  # noqa: PLC0415 - see the module docstring
 
         self.predictions = prom.Counter(
-            "model_predictions_total", "Predictions made, by model version and class", ["version", "outcome"]
+            "model_predictions_total",
+            "Predictions made, by model version and class",
+            ["version", "outcome"],
         )
         self.prediction_values = prom.Histogram(
             "model_prediction_value", "Predicted values (regression)", ["version"]
@@ -45,6 +54,12 @@ class ServiceMetrics:
         self.log_pending = prom.Gauge(
             "prediction_log_pending_rows", "Rows waiting to be written", multiprocess_mode="livesum"
         )
+
+    def announce(self, name: str, version: str, source: str, degraded: bool) -> None:
+        """Publish which model answers; start its series at zero so alerts can use rate()."""
+        self.model_info.labels(name, version, source).set(1)
+        self.degraded.set(int(degraded))
+        self.low_confidence.labels(version)
 
     def log_health(self) -> LogHealth:
         """Callbacks that keep the prediction-log metrics current."""

@@ -5,6 +5,7 @@ default and a tracking server when ``APP_MLFLOW_TRACKING_URI`` is a URL; the cod
 """
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -61,8 +62,19 @@ def _is_local_store(uri: str) -> bool:
     return uri.startswith("sqlite:")
 
 
+# A registry that does not answer should degrade the service in seconds, not minutes of retries.
+# Set these in the environment to change them.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
 def connect(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured store (creating the local folder if needed)."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     uri = settings.mlflow_tracking_uri
     if _is_local_store(uri) and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +163,7 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
             version=str(champion.version),
             source=f"models:/{settings.model_name}@{CHAMPION}",
         )
-    except Exception as error:  # noqa: BLE001 - any failure here must leave the service answering
+    except Exception as error:  # any failure here must leave the service answering
         reason = f"{type(error).__name__}: {error}"
         logger.warning("Serving the baseline from %s, degraded: %s", settings.baseline_path, reason)
         rules = BaselineRules.load(settings.baseline_path, contract)

@@ -7,6 +7,7 @@ BentoML's. Start it with ``make serve``.
 
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .contract import DataContract, ProblemType
 from .contract_schemas import outcome_type, record_model, records_frame
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
-from .metrics import ServiceMetrics
+from .metrics import service_metrics
 from .prediction_log import PredictionLog, now
 from .registry import LoadedModel, load_serving_model
 from .scoring import score
@@ -84,10 +85,11 @@ class PredictionService:
 
     def __init__(self) -> None:
         self.model: LoadedModel = load_serving_model(settings, contract)
-        self.metrics = ServiceMetrics()
+        self.metrics = service_metrics()
         self.log = PredictionLog(settings.prediction_log_url, self.metrics.log_health())
-        self.metrics.model_info.labels(self.model.name, self.model.version, self.model.source).set(1)
-        self.metrics.degraded.set(int(self.model.degraded))
+        self.metrics.announce(
+            self.model.name, self.model.version, self.model.source, self.model.degraded
+        )
         _current.update(
             name=self.model.name,
             version=self.model.version,
@@ -113,13 +115,13 @@ class PredictionService:
             PredictionResult(
                 prediction_id=f"{request_id}-{index}",
                 record_id=row_input.get(contract.id_column) if contract.id_column else None,
-                prediction=row.prediction,
-                confidence=None if row.confidence != row.confidence else float(row.confidence),
-                needs_review=bool(row.needs_review),
-                explanation=str(row.explanation),
+                prediction=row["prediction"],
+                confidence=None if math.isnan(row["confidence"]) else row["confidence"],
+                needs_review=row["needs_review"],
+                explanation=row["explanation"],
             )
             for index, (row_input, row) in enumerate(
-                zip(inputs, scored.itertuples(index=False), strict=True)
+                zip(inputs, scored.to_dict(orient="records"), strict=True)
             )
         ]
         latency_ms = (time.perf_counter() - started) * 1000
@@ -179,6 +181,6 @@ class PredictionService:
         )
 
 
-PredictionService.add_asgi_middleware(
+PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
     RequestGuard, max_bytes=settings.max_request_bytes, model_info=current_model_info
 )

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     )
     model_name: str = Field(
         default=PACKAGE,
-        description="Name of the registered model; its `champion` alias is what the service serves.",
+        description="Registered model name; its `champion` alias is what the service serves.",
     )
     prediction_log_url: str = Field(
         default="sqlite:///.local/predictions.db",
