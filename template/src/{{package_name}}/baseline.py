@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .contract import DataContract, FeatureType, ProblemType
+from .contract import DataContract, FeatureType, ProblemType, listed_errors
 
 FALLBACK_RULE = "fallback"
 
@@ -87,10 +87,7 @@ class BaselineRules(_Strict):
         except yaml.YAMLError as error:
             raise BaselineError(f"{path} is not valid YAML: {error}") from None
         except ValidationError as error:
-            problems = "\n".join(
-                f"  - {'.'.join(str(part) for part in item['loc']) or 'baseline'}: {item['msg']}"
-                for item in error.errors()
-            )
+            problems = listed_errors(error, "baseline")
             raise BaselineError(f"{path} is not a valid baseline:\n{problems}") from None
         mismatches = rules.problems(contract)
         if mismatches:

@@ -18,6 +18,14 @@ class ContractError(Exception):
     """The contract file is missing, unreadable or inconsistent."""
 
 
+def listed_errors(error: ValidationError, root: str) -> str:
+    """One line per problem, each naming where it is (``features.0.type: ...``)."""
+    return "\n".join(
+        f"  - {'.'.join(str(part) for part in item['loc']) or root}: {item['msg']}"
+        for item in error.errors()
+    )
+
+
 class FeatureType(StrEnum):
     """Types a feature may have."""
 
@@ -154,10 +162,7 @@ class DataContract(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as error:
-            problems = "\n".join(
-                f"  - {'.'.join(str(part) for part in item['loc']) or 'contract'}: {item['msg']}"
-                for item in error.errors()
-            )
+            problems = listed_errors(error, "contract")
             raise ContractError(f"{path} is not a valid data contract:\n{problems}") from None
 
     def save(self, path: Path) -> None:
