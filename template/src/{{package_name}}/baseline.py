@@ -11,9 +11,10 @@ from typing import Self
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .contract import DataContract, FeatureType, ProblemType, listed_errors
+from .contract import DataContract, FeatureType, ProblemType
+from .yaml_files import load_model
 
 FALLBACK_RULE = "fallback"
 
@@ -76,19 +77,13 @@ class BaselineRules(_Strict):
     @classmethod
     def load(cls, path: Path, contract: DataContract) -> "BaselineRules":
         """Read the baseline file and check it against the contract."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            rules = cls.model_validate(raw)
-        except FileNotFoundError:
-            raise BaselineError(
-                f"No baseline rules at {path}. `contract infer` writes a default one; "
-                "or set APP_BASELINE_PATH."
-            ) from None
-        except yaml.YAMLError as error:
-            raise BaselineError(f"{path} is not valid YAML: {error}") from None
-        except ValidationError as error:
-            problems = listed_errors(error, "baseline")
-            raise BaselineError(f"{path} is not a valid baseline:\n{problems}") from None
+        rules = load_model(
+            cls,
+            path,
+            what="baseline",
+            missing_hint="`contract infer` writes a default one; or set APP_BASELINE_PATH.",
+            error=BaselineError,
+        )
         mismatches = rules.problems(contract)
         if mismatches:
             listed = "\n".join(f"  - {problem}" for problem in mismatches)

@@ -9,21 +9,15 @@ from pathlib import Path
 from typing import Annotated, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .yaml_files import load_model
 
 ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 
 
 class ContractError(Exception):
     """The contract file is missing, unreadable or inconsistent."""
-
-
-def listed_errors(error: ValidationError, root: str) -> str:
-    """One line per problem, each naming where it is (``features.0.type: ...``)."""
-    return "\n".join(
-        f"  - {'.'.join(str(part) for part in item['loc']) or root}: {item['msg']}"
-        for item in error.errors()
-    )
 
 
 class FeatureType(StrEnum):
@@ -148,22 +142,14 @@ class DataContract(_Strict):
     @classmethod
     def load(cls, path: Path) -> "DataContract":
         """Read and check a contract file, raising :class:`ContractError` with a clear message."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ContractError(
-                f"No data contract at {path}. Write one with "
-                "`contract infer DATA --target COLUMN`, or set APP_CONTRACT_PATH."
-            ) from None
-        except yaml.YAMLError as error:
-            raise ContractError(f"{path} is not valid YAML: {error}") from None
-        if not isinstance(raw, dict):
-            raise ContractError(f"{path} must hold a mapping with name, target and features")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as error:
-            problems = listed_errors(error, "contract")
-            raise ContractError(f"{path} is not a valid data contract:\n{problems}") from None
+        return load_model(
+            cls,
+            path,
+            what="data contract",
+            missing_hint="Write one with `contract infer DATA --target COLUMN`, "
+            "or set APP_CONTRACT_PATH.",
+            error=ContractError,
+        )
 
     def save(self, path: Path) -> None:
         """Write the contract as YAML, in a stable key order that reads well."""
