@@ -105,8 +105,18 @@ def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject)
     project.run(*hook)
 
 
-@pytest.mark.parametrize("target", ["validate", "monitor", "retrain", "promote", "rollback"])
+@pytest.mark.parametrize("target", ["monitor", "retrain", "promote", "rollback"])
 def test_targets_not_built_yet_fail_loudly(make_project: MakeProject, target: str) -> None:
     result = make_project().run("make", target, check=False)
     assert result.returncode != 0
     assert "not part of this project yet" in result.stderr
+
+
+def test_make_validate_stops_on_the_edge_cases_with_a_summary(make_project: MakeProject) -> None:
+    project = make_project()
+    passed = project.run("make", "validate", "DATA=data/sample/train.csv")
+    assert "passed" in passed.stdout
+    failed = project.run("make", "validate", "DATA=data/sample/edge_cases.csv", check=False)
+    assert failed.returncode != 0
+    assert "tenure_months is outside [0, 120]: 2 of 10 rows (20.0%)" in failed.stderr
+    assert (project.path / "reports" / "validation" / "edge_cases.html").is_file()

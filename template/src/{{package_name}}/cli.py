@@ -13,17 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .baseline import BaselineError, default_baseline, save_baseline
-from .batch_scoring import BatchValidationError, score_file
+from .batch_scoring import score_file
 from .contract import ContractError, DataContract, ProblemType
 from .contract_inference import InferenceError, infer_contract
 from .datasets import DataFileError, read_table, write_table
 from .sample_data import SEED, generate, write_sample
 from .settings import PACKAGE, Settings
+from .validation import DataValidationError, validate
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 PLANNED = {
-    "validate": "check a data file against the contract with Great Expectations",
     "monitor": "compare recent predictions with the reference data (Evidently)",
     "retrain": "run the retraining flow (Prefect)",
     "promote": "make a model version the champion",
@@ -126,13 +126,32 @@ def _predict(args: argparse.Namespace, settings: Settings) -> int:
     model = load_serving_model(settings, contract)
     if model.degraded:
         print(f"warning: scoring with the baseline files: {model.reason}", file=sys.stderr)
-    result = score_file(model, contract, args.path, args.output, settings.review_threshold)
+    result = score_file(
+        model,
+        contract,
+        args.path,
+        output=args.output,
+        threshold=settings.review_threshold,
+        reports=settings.reports_dir / "validation",
+    )
     flagged = int(result["needs_review"].sum())
     print(
         f"Wrote {args.output}: {len(result)} rows scored by {model.name} version "
         f"{model.version}; {flagged} flagged needs_review."
     )
     return 0
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    contract = DataContract.load(settings.contract_path)
+    report = validate(
+        read_table(args.path), contract, source=str(args.path), require_target=args.require_target
+    )
+    json_path, html_path = report.write(settings.reports_dir / "validation")
+    stream = sys.stdout if report.passed else sys.stderr
+    print(report.summary(), file=stream)
+    print(f"Reports: {html_path} (people), {json_path} (machines)", file=stream)
+    return 0 if report.passed else 1
 
 
 def _settings(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,7 +172,7 @@ def _planned(command: str) -> Handler:
     return handler
 
 
-USER_ERRORS = (BaselineError, BatchValidationError, ContractError, DataFileError, InferenceError)
+USER_ERRORS = (BaselineError, ContractError, DataFileError, DataValidationError, InferenceError)
 """Errors about the team's files or data: one line on stderr, exit code 1, no traceback."""
 
 
@@ -230,12 +249,26 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="score a CSV or Parquet file with the champion",
-        description="Check every row against the contract (nothing is scored if one fails), "
-        "then write the input with prediction, confidence, needs_review and explanation.",
+        description="Validate the file with the contract's suite (nothing is scored if a row "
+        "fails), then write the input with prediction, confidence, needs_review and explanation.",
     )
     predict.add_argument("path", type=Path, help="CSV or Parquet file of records")
     predict.add_argument("--output", type=Path, required=True, help="file to write")
     predict.set_defaults(handler=_predict)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a CSV or Parquet file against the contract (Great Expectations)",
+        description="Run the expectation suite derived from the contract (plus "
+        "custom_expectations.py). Exit 0 when every expectation holds; otherwise exit 1 and name "
+        "each failed expectation, its column, the share of bad rows and examples. Writes an "
+        "HTML and a JSON report under APP_REPORTS_DIR/validation/.",
+    )
+    validate.add_argument("path", type=Path, help="CSV or Parquet file")
+    validate.add_argument(
+        "--require-target", action="store_true", help="the target column must be there too"
+    )
+    validate.set_defaults(handler=_validate)
 
     settings = commands.add_parser("settings", help="print the current settings as JSON")
     settings.add_argument("--schema", action="store_true", help="print the JSON schema instead")

@@ -29,6 +29,13 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DataFileError(f"{path}: not a readable {kind} file ({error})") from None
     if frame.empty:
         raise DataFileError(f"{path}: the file has a header but no rows")
+    if suffix == ".csv" and len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if separator in header:
+                raise DataFileError(
+                    f"{path}: columns seem separated by {name}; save it comma-separated"
+                )
     return frame
 
 

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=Path("data/sample"),
         description="Sample data shipped with the project: train, holdout and edge cases.",
     )
+    reports_dir: Path = Field(
+        default=Path("reports"),
+        description="Where validation (and later drift and evaluation) reports are written.",
+    )
     mlflow_tracking_uri: str = Field(
         default="sqlite:///.local/mlflow.db",
         description="MLflow tracking and registry store: a local SQLite file by default, or a "

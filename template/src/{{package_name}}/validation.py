@@ -1,0 +1,316 @@
+"""Data validation with Great Expectations: one suite, derived from the data contract.
+
+Every batch that enters training, batch scoring or monitoring goes through :func:`validate`.
+A failure names each broken expectation, its column, the share of bad rows and a few examples,
+and writes a JSON result and an HTML summary under the reports folder.
+"""
+
+import html
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .contract import DataContract, FeatureType
+from .custom_expectations import custom_expectations
+
+NUMBER = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
+WHOLE_NUMBER = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
+AS_WRITTEN = "__as_written"
+"""Suffix of the shadow columns that keep numbers as written, to check their type row by row."""
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One expectation that some rows (or the table) do not meet."""
+
+    rule: str
+    column: str | None
+    bad_rows: int | None
+    rows: int
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        """Share of rows that break the rule (None for table-level rules)."""
+        return None if self.bad_rows is None else self.bad_rows / max(self.rows, 1)
+
+    def describe(self) -> str:
+        """One line for people."""
+        where = self.column or "table"
+        amount = (
+            ""
+            if self.share is None
+            else f": {self.bad_rows} of {self.rows} rows ({self.share:.1%})"
+        )
+        examples = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+        return f"{where} {self.rule}{amount}{examples}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of validating one batch."""
+
+    source: str
+    rows: int
+    expectations: int
+    seconds: float
+    failures: list[Failure]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+        return not self.failures
+
+    def summary(self) -> str:
+        """What failed, for the terminal and the logs."""
+        if self.passed:
+            return (
+                f"{self.source}: passed, {self.rows} rows, {self.expectations} expectations "
+                f"({self.seconds:.2f} s)"
+            )
+        lines = [f"  - {failure.describe()}" for failure in self.failures]
+        return f"{self.source}: {len(self.failures)} expectation(s) failed:\n" + "\n".join(lines)
+
+    def write(self, folder: Path) -> tuple[Path, Path]:
+        """Write ``<source>.json`` for machines and ``<source>.html`` for people."""
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = Path(self.source).stem
+        document = {**asdict(self), "passed": self.passed}
+        json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
+        json_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        html_path.write_text(self._html(), encoding="utf-8")
+        return json_path, html_path
+
+    def _html(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(f.column or 'table')}</td><td>{html.escape(f.rule)}</td>"
+            f"<td>{'' if f.share is None else f'{f.share:.1%}'}</td>"
+            f"<td>{html.escape(', '.join(f.examples))}</td></tr>"
+            for f in self.failures
+        )
+        verdict = "passed" if self.passed else f"{len(self.failures)} expectation(s) failed"
+        return (
+            "<!doctype html><meta charset='utf-8'><title>Validation of "
+            f"{html.escape(self.source)}</title><h1>{html.escape(self.source)}: {verdict}</h1>"
+            f"<p>{self.rows} rows, {self.expectations} expectations, {self.seconds:.2f} s.</p>"
+            "<table border='1' cellpadding='4'><tr><th>Column</th><th>Rule</th>"
+            f"<th>Bad rows</th><th>Examples</th></tr>{rows}</table>"
+        )
+
+
+class DataValidationError(Exception):
+    """A batch broke the contract; nothing downstream may use it."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
+
+
+def _as_written(column: pd.Series) -> pd.Series:
+    """Values as text (missing stays missing); text columns are used as they are."""
+    if column.dtype == object:
+        return column.where(column.notna(), None)
+    return column.astype(str).where(column.notna(), None)
+
+
+def _needs_type_check(column: pd.Series, kind: FeatureType) -> bool:
+    """Whether the file's own parsing leaves doubt about the type (text, or floats for integers)."""
+    if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_float_dtype(column):
+        return kind is FeatureType.INTEGER
+    return True
+
+
+def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The batch as the suite checks it: numbers parsed, plus shadow columns as written.
+
+    Shadow columns exist only where the type must be checked row by row: text columns, or
+    floats where the contract wants whole numbers.
+    """
+    prepared = pd.DataFrame(index=frame.index)
+    numeric = {
+        f.name: f.type
+        for f in contract.features
+        if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
+    }
+    if contract.target.classes is None:
+        numeric[contract.target.name] = FeatureType.NUMBER
+    for column in frame.columns:
+        name = str(column)
+        if name in numeric:
+            prepared[name] = pd.to_numeric(frame[column], errors="coerce")
+            if _needs_type_check(frame[column], numeric[name]):
+                prepared[name + AS_WRITTEN] = _as_written(frame[column])
+        else:
+            prepared[name] = _as_written(frame[column])
+    return prepared
+
+
+def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]:
+    import great_expectations.expectations as gxe  # noqa: PLC0415 - slow import, only when validating
+
+    checks: list[Any] = []
+
+    def rule(expectation: type, text: str, named: str, **kwargs: Any) -> None:  # noqa: ANN401
+        checks.append(expectation(meta={"rule": text, "column": named}, **kwargs))
+
+    specs = [
+        (f.name, f.type, f.nullable, f.minimum, f.maximum, f.values) for f in contract.features
+    ]
+    target = contract.target
+    target_type = FeatureType.CATEGORY if target.classes else FeatureType.NUMBER
+    specs.append((target.name, target_type, False, target.minimum, target.maximum, target.classes))
+    for name, kind, nullable, low, high, values in specs:
+        if name not in present:
+            continue
+        numeric = kind in (FeatureType.INTEGER, FeatureType.NUMBER)
+        written = name + AS_WRITTEN if name + AS_WRITTEN in present else name
+        if not nullable:
+            rule(gxe.ExpectColumnValuesToNotBeNull, "is missing", name, column=written)
+        if numeric:
+            if written != name:
+                pattern, what = (
+                    (WHOLE_NUMBER, "whole ") if kind is FeatureType.INTEGER else (NUMBER, "")
+                )
+                rule(
+                    gxe.ExpectColumnValuesToMatchRegex,
+                    f"is not a {what}number",
+                    name,
+                    column=written,
+                    regex=pattern,
+                )
+            if low is not None or high is not None:
+                rule(
+                    gxe.ExpectColumnValuesToBeBetween,
+                    f"is outside [{low:g}, {high:g}]",
+                    name,
+                    column=name,
+                    min_value=low,
+                    max_value=high,
+                )
+        elif kind is FeatureType.BOOLEAN:
+            rule(
+                gxe.ExpectColumnValuesToBeInSet,
+                "is not true or false",
+                name,
+                column=name,
+                value_set=["True", "False", "true", "false"],
+            )
+        else:
+            rule(
+                gxe.ExpectColumnValuesToBeInSet,
+                f"is not one of {', '.join(values or ())}",
+                name,
+                column=name,
+                value_set=list(values or ()),
+            )
+    if contract.id_column and contract.id_column in present:
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull,
+            "is missing",
+            contract.id_column,
+            column=contract.id_column,
+        )
+        rule(
+            gxe.ExpectColumnValuesToBeUnique,
+            "is not unique",
+            contract.id_column,
+            column=contract.id_column,
+        )
+    return checks
+
+
+def expectations(contract: DataContract, present: set[str], require_target: bool) -> list[Any]:
+    """The suite for a batch with columns ``present``: derived from the contract, plus yours."""
+    import great_expectations.expectations as gxe  # noqa: PLC0415
+
+    required = [*([contract.id_column] if contract.id_column else []), *contract.feature_names]
+    if require_target:
+        required.append(contract.target.name)
+    checks: list[Any] = [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"rule": "has no rows"}),
+        *(
+            gxe.ExpectColumnToExist(
+                column=name, meta={"rule": "is missing from the file", "column": name}
+            )
+            for name in required
+        ),
+        *_column_expectations(contract, present),
+        *custom_expectations(contract),
+    ]
+    return checks
+
+
+def validate(
+    frame: pd.DataFrame, contract: DataContract, *, source: str, require_target: bool = False
+) -> ValidationReport:
+    """Check ``frame`` against the contract's suite with Great Expectations."""
+    import great_expectations as gx  # noqa: PLC0415
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    prepared = prepare(frame, contract)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    batch = (
+        context.data_sources.add_pandas("batches")
+        .add_dataframe_asset("batch")
+        .add_batch_definition_whole_dataframe("whole batch")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name="contract"))
+    checks = expectations(contract, set(prepared.columns), require_target)
+    for check in checks:
+        suite.add_expectation(check)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="contract", data=batch, suite=suite)
+    )
+    id_columns = [contract.id_column] if contract.id_column in prepared else []
+    result = definition.run(
+        batch_parameters={"dataframe": prepared},
+        result_format={"result_format": "SUMMARY", "unexpected_index_column_names": id_columns},
+    )
+    failures = [
+        _failure(item, len(frame), contract.id_column)
+        for item in result.results
+        if not item.success
+    ]
+    return ValidationReport(
+        source=source,
+        rows=len(frame),
+        expectations=len(checks),
+        seconds=round(time.perf_counter() - started, 3),
+        failures=failures,
+    )
+
+
+def _failure(item: Any, rows: int, id_column: str | None) -> Failure:  # noqa: ANN401
+    config = item.expectation_config
+    meta = config.meta or {}
+    outcome = item.result or {}
+    examples = [str(value) for value in outcome.get("partial_unexpected_list") or []]
+    indexes = outcome.get("partial_unexpected_index_list") or []
+    if id_column and indexes and isinstance(indexes[0], dict):
+        examples = [
+            f"{index.get(id_column)}: {value}"
+            for index, value in zip(indexes, examples, strict=False)
+        ]
+    error = (
+        (item.exception_info or {}).get("exception_message")
+        if isinstance(item.exception_info, dict)
+        else None
+    )
+    rule = meta.get("rule", config.type) + (f" ({error})" if error else "")
+    return Failure(
+        rule=rule,
+        column=meta.get("column", config.kwargs.get("column")),
+        bad_rows=outcome.get("unexpected_count"),
+        rows=rows,
+        examples=list(dict.fromkeys(examples))[:EXAMPLES],
+    )
