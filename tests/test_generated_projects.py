@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 
 import pytest
@@ -105,11 +106,74 @@ def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject)
     project.run(*hook)
 
 
-@pytest.mark.parametrize("target", ["monitor", "retrain", "promote", "rollback"])
-def test_targets_not_built_yet_fail_loudly(make_project: MakeProject, target: str) -> None:
-    result = make_project().run("make", target, check=False)
-    assert result.returncode != 0
-    assert "not part of this project yet" in result.stderr
+def _answering_version(port: int) -> str:
+    record = {
+        "tenure_months": 3,
+        "monthly_charges": 80.5,
+        "support_calls_90d": 5,
+        "days_since_last_login": 12,
+        "contract_type": "month_to_month",
+        "payment_method": "card",
+        "region": "north",
+        "has_discount": False,
+    }
+    body = json.dumps({"records": [record]}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/predict", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.load(response)["model_version"])
+
+
+def _wait_for_version(port: int, version: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if _answering_version(port) == version:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"version {version} did not answer in {seconds:.0f} s"
+        time.sleep(0.5)
+
+
+def test_drift_retraining_and_rollback_with_the_make_targets(make_project: MakeProject) -> None:
+    """Serve, send shifted traffic, `make monitor` flags it, `make retrain` promotes a trained
+    model that the running service picks up, `make rollback` brings back version 1."""
+    project = make_project()
+    project.env = {**project.env, "APP_MODEL_REFRESH_SECONDS": "1"}
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "serve", f"PORT={port}"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_version(port, "1", seconds=120)
+        project.run("make", "simulate-traffic", f"PORT={port}", "DRIFT=1", "ROWS=300")
+        monitored = project.run("make", "monitor", check=False)
+        assert monitored.returncode != 0
+        assert "ALERT" in monitored.stderr
+        report = project.path / "reports" / "monitoring" / "drift.html"
+        assert report.stat().st_size > 100_000  # Evidently's self-contained report
+        summary = json.loads((report.parent / "drift.json").read_text())
+        assert summary["status"] == "drift"
+
+        retrained = project.run("make", "retrain")
+        assert "promoted to champion" in retrained.stdout
+        version = re.search(r"Champion now: version (\d+)", retrained.stdout)
+        assert version is not None
+        _wait_for_version(port, version.group(1), seconds=30)
+
+        rolled_back = project.run("make", "rollback")
+        assert "to version 1" in rolled_back.stdout
+        _wait_for_version(port, "1", seconds=30)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def test_make_validate_stops_on_the_edge_cases_with_a_summary(make_project: MakeProject) -> None:

@@ -11,25 +11,20 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .baseline import BaselineError, default_baseline, save_baseline
 from .batch_scoring import score_file
 from .contract import ContractError, DataContract, ProblemType
 from .contract_inference import InferenceError, infer_contract
 from .datasets import DataFileError, read_table, write_table
+from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
 from .sample_data import SEED, generate, write_sample
 from .settings import PACKAGE, Settings
+from .training_config import TrainingConfigError
 from .validation import DataValidationError, validate
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-PLANNED = {
-    "monitor": "compare recent predictions with the reference data (Evidently)",
-    "retrain": "run the retraining flow (Prefect)",
-    "promote": "make a model version the champion",
-    "rollback": "move the champion back to the previous version",
-}
-"""Commands this template version reserves but does not provide yet."""
 
 
 def _contract_infer(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,26 +149,197 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.passed else 1
 
 
+def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    from .alerts import notifiers  # noqa: PLC0415 - the monitoring stack is slow to import
+    from .monitoring import log_to_mlflow, monitor, write_reports  # noqa: PLC0415
+    from .registry import champion_reference  # noqa: PLC0415
+    from .retraining import drift_trigger  # noqa: PLC0415
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    contract = DataContract.load(settings.contract_path)
+    champion, reference = champion_reference(settings)
+    if args.reference is not None:
+        reference = read_table(args.reference)
+    summary, report = monitor(
+        settings,
+        contract,
+        reference,
+        model={"name": champion.name, "version": str(champion.version)},
+        notify=notifiers(settings),
+        trigger=drift_trigger if settings.retrain_on_drift else None,
+    )
+    paths = write_reports(summary, report, settings.reports_dir / "monitoring")
+    run_id = log_to_mlflow(settings, summary, paths)
+    code = summary.exit_code(settings.monitor_fail_on_drift)
+    stream = sys.stdout if code == 0 else sys.stderr
+    print(summary.text(), file=stream)
+    print(
+        f"Reports: {paths['html']} (people), {paths['json']} (machines), {paths['prom']} "
+        f"(Prometheus textfile); MLflow run {run_id}",
+        file=stream,
+    )
+    return code
+
+
+def _simulate_traffic(args: argparse.Namespace, settings: Settings) -> int:
+    from .traffic_simulation import send_traffic  # noqa: PLC0415
+
+    contract = DataContract.load(settings.contract_path)
+    source = read_table(args.source or settings.training_data)
+    result = send_traffic(
+        args.url,
+        source,
+        contract,
+        rows=args.rows,
+        strength=args.drift,
+        feedback=args.feedback,
+        seed=args.seed,
+    )
+    print(
+        f"Sent {result.records} records (drift strength {args.drift:g}) to {args.url}; "
+        f"answered by version(s) {', '.join(sorted(result.versions))}; "
+        f"{result.feedback} outcomes sent to /feedback. Now run `make monitor`."
+    )
+    return 0
+
+
+def _retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from .retraining import retrain, serve_deployment  # noqa: PLC0415 - Prefect is slow to import
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+    if args.serve:
+        serve_deployment(settings)
+        return 0
+    result = retrain(str(args.data) if args.data else None)
+    verdict = "promoted to champion" if result["promoted"] else "refused"
+    print(
+        f"Candidate version {result['candidate_version']} {verdict}: {result['reason']}\n"
+        f"Champion now: version {result['champion']}. Report: {result['report']}"
+    )
+    return 0
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> int:
+    from .promotion import promote  # noqa: PLC0415 - MLflow is slow to import
+
+    move = promote(settings, str(args.version))
+    print(
+        f"{settings.model_name}: champion is version {move.current} (was {move.previous}). "
+        f"Running services switch within {settings.model_refresh_seconds:g} s."
+    )
+    return 0
+
+
+def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from .promotion import rollback  # noqa: PLC0415 - MLflow is slow to import
+
+    move = rollback(settings)
+    print(
+        f"{settings.model_name}: rolled back from version {move.previous} to version "
+        f"{move.current}, which now serves (running services switch within "
+        f"{settings.model_refresh_seconds:g} s)."
+    )
+    return 0
+
+
 def _settings(args: argparse.Namespace, settings: Settings) -> int:
     document = Settings.model_json_schema() if args.schema else settings.model_dump(mode="json")
     print(json.dumps(document, indent=2))
     return 0
 
 
-def _planned(command: str) -> Handler:
-    def handler(args: argparse.Namespace, settings: Settings) -> int:
-        print(
-            f"`{command}` ({PLANNED[command]}) is not part of this project yet. "
-            "It arrives with a later version of the template: run `copier update`.",
-            file=sys.stderr,
-        )
-        return 1
-
-    return handler
-
-
-USER_ERRORS = (BaselineError, ContractError, DataFileError, DataValidationError, InferenceError)
+USER_ERRORS = (
+    BaselineError,
+    ContractError,
+    DataFileError,
+    DataValidationError,
+    InferenceError,
+    MonitoringError,
+    PromotionError,
+    ReferenceDataError,
+    RetrainingError,
+    TrainingConfigError,
+)
 """Errors about the team's files or data: one line on stderr, exit code 1, no traceback."""
+
+
+def _add_monitoring_commands(commands: "argparse._SubParsersAction[Any]") -> None:
+    monitor = commands.add_parser(
+        "monitor",
+        help="check recent predictions for drift against the champion's reference data",
+        description="Read the latest predictions from the prediction log (APP_MONITOR_WINDOW_*), "
+        "validate them with the contract's suite, compare them with the champion's reference "
+        "data (Evidently: per-feature and prediction drift), add live performance from "
+        "/feedback, write reports under APP_REPORTS_DIR/monitoring/ and log them to MLflow. "
+        "Alerts go to the log and APP_ALERT_WEBHOOK_URL.",
+        epilog="Exit codes: 0 no drift; 1 drift alert (unless APP_MONITOR_FAIL_ON_DRIFT=false) "
+        "or invalid data; 3 too little data in the window to judge.",
+    )
+    monitor.add_argument(
+        "--reference",
+        type=Path,
+        help="compare with this CSV or Parquet file instead of the champion's reference data",
+    )
+    monitor.set_defaults(handler=_monitor)
+
+    simulate = commands.add_parser(
+        "simulate-traffic",
+        help="send (optionally drifted) requests to a running service",
+        description="Draw records from a labelled file, shift them by --drift (0: as they are; "
+        "1: numbers up one standard deviation, half of the categories changed) and POST them "
+        "to /predict, so that `monitor` has traffic to judge.",
+    )
+    simulate.add_argument(
+        "--url", default="http://127.0.0.1:3000", help="service URL (default: %(default)s)"
+    )
+    simulate.add_argument("--rows", type=int, default=500, help="records to send (default: 500)")
+    simulate.add_argument(
+        "--drift", type=float, default=1.0, help="shift strength, 0 for none (default: 1)"
+    )
+    simulate.add_argument(
+        "--feedback", action="store_true", help="also send each record's true outcome"
+    )
+    simulate.add_argument("--source", type=Path, help="labelled file (default: APP_TRAINING_DATA)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    simulate.set_defaults(handler=_simulate_traffic)
+
+
+def _add_retraining_commands(commands: "argparse._SubParsersAction[Any]") -> None:
+    retrain = commands.add_parser(
+        "retrain",
+        help="validate data, train a candidate, compare it with the champion, promote or refuse",
+        description="Run the retraining flow (Prefect): validate DATA (default: "
+        "APP_TRAINING_DATA) with the contract's suite, train the estimator of "
+        "config/training.yaml, evaluate candidate and champion on the held-out set and the "
+        "behaviour checks, register the candidate as `challenger`, and promote it only if it "
+        "beats the champion by the configured margin. Invalid data stops before training.",
+    )
+    retrain.add_argument("data", nargs="?", type=Path, help="CSV or Parquet file of labelled rows")
+    retrain.add_argument(
+        "--serve",
+        action="store_true",
+        help="deploy the flow on the Prefect server (PREFECT_API_URL) with its schedule and "
+        "the drift trigger, and run it there until stopped",
+    )
+    retrain.set_defaults(handler=_retrain)
+
+    promote = commands.add_parser(
+        "promote",
+        help="make a model version the champion",
+        description="Point the `champion` alias at VERSION; the current champion stays in the "
+        "history, so `rollback` can bring it back.",
+    )
+    promote.add_argument("version", type=int, help="registered model version")
+    promote.set_defaults(handler=_promote)
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="move the champion back to the previous champion",
+        description="Point the `champion` alias at the version that was champion before the "
+        "current one, and say which version now serves.",
+    )
+    rollback.set_defaults(handler=_rollback)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,22 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=_validate)
 
+    _add_monitoring_commands(commands)
+
     settings = commands.add_parser("settings", help="print the current settings as JSON")
     settings.add_argument("--schema", action="store_true", help="print the JSON schema instead")
     settings.set_defaults(handler=_settings)
 
-    for command, summary in PLANNED.items():
-        planned = commands.add_parser(command, help=f"{summary} (not available yet)")
-        planned.set_defaults(handler=_planned(command), accepts_anything=True)
+    _add_retraining_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and not getattr(args, "accepts_anything", False):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args, Settings())

@@ -1,5 +1,6 @@
 """Reading and writing tabular data files (CSV or Parquet) with errors a person can act on."""
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -51,3 +52,10 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
     else:
         frame.to_parquet(path, index=False)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of ``frame`` (columns, order and values): same data, same fingerprint."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]

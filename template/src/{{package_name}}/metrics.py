@@ -44,6 +44,11 @@ class ServiceMetrics:
             "1 when the service answers from the baseline files because the champion failed",
             multiprocess_mode="livemax",
         )
+        self.registry_up = prom.Gauge(
+            "model_registry_up",
+            "1 when the last check of the registry for a new champion succeeded",
+            multiprocess_mode="livemin",
+        )
         self.log_written = prom.Counter("prediction_log_written_total", "Rows written to the log")
         self.log_failures = prom.Counter(
             "prediction_log_write_failures_total", "Failed writes to the prediction log (retried)"
@@ -57,6 +62,7 @@ class ServiceMetrics:
 
     def announce(self, name: str, version: str, source: str, degraded: bool) -> None:
         """Publish which model answers; start its series at zero so alerts can use rate()."""
+        self.model_info.clear()
         self.model_info.labels(name, version, source).set(1)
         self.degraded.set(int(degraded))
         self.low_confidence.labels(version)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 logger = logging.getLogger(__name__)
@@ -187,3 +188,51 @@ class PredictionLog:
                 self._state.writing = False
                 self._health.on_pending(len(self._state.pending))
                 self._state.lock.notify_all()
+
+
+def read_window(url: str, *, rows: int, since: datetime | None = None) -> pd.DataFrame:
+    """The most recent ``rows`` predictions (newer than ``since``), oldest first.
+
+    Columns: prediction_id, created_at, model_version, prediction, outcome (the latest feedback,
+    or missing), and one column per logged input field.
+    """
+    engine = engine_for(url)
+    try:
+        metadata.create_all(engine)  # a log that was never written is an empty window
+        latest = (
+            sa.select(feedback.c.prediction_id, sa.func.max(feedback.c.id).label("feedback_id"))
+            .group_by(feedback.c.prediction_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                predictions.c.prediction_id,
+                predictions.c.created_at,
+                predictions.c.model_version,
+                predictions.c.inputs,
+                predictions.c.prediction,
+                feedback.c.outcome,
+            )
+            .outerjoin(latest, latest.c.prediction_id == predictions.c.prediction_id)
+            .outerjoin(feedback, feedback.c.id == latest.c.feedback_id)
+            .order_by(predictions.c.created_at.desc(), predictions.c.prediction_id.desc())
+            .limit(rows)
+        )
+        if since is not None:
+            query = query.where(predictions.c.created_at >= since)
+        with engine.connect() as connection:
+            found = list(connection.execute(query).all())
+    finally:
+        engine.dispose()
+    found.reverse()
+    inputs = pd.DataFrame.from_records([json.loads(row.inputs) for row in found])
+    logged = pd.DataFrame(
+        {
+            "prediction_id": [row.prediction_id for row in found],
+            "created_at": [row.created_at for row in found],
+            "model_version": [row.model_version for row in found],
+            "prediction": [json.loads(row.prediction) for row in found],
+            "outcome": [None if row.outcome is None else json.loads(row.outcome) for row in found],
+        }
+    )
+    return pd.concat([logged, inputs.drop(columns=logged.columns, errors="ignore")], axis=1)

@@ -23,6 +23,9 @@ from .baseline import BaselineRules
 from .baseline_model import ConfigBaseline
 from .contract import DataContract
 from .contract_schemas import example_records, model_signature, records_frame
+from .datasets import DataFileError, read_table
+from .errors import ReferenceDataError
+from .reference_data import load_reference, log_reference
 from .settings import PACKAGE, Settings
 
 CHAMPION = "champion"
@@ -64,16 +67,17 @@ def _is_local_store(uri: str) -> bool:
 
 # A registry that does not answer should degrade the service in seconds, not minutes of retries.
 # Set these in the environment to change them.
-HTTP_DEFAULTS = {
+MLFLOW_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # progress bars are noise in logs and CI
 }
 
 
 def connect(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured store (creating the local folder if needed)."""
-    for name, value in HTTP_DEFAULTS.items():
+    for name, value in MLFLOW_DEFAULTS.items():
         os.environ.setdefault(name, value)
     uri = settings.mlflow_tracking_uri
     if _is_local_store(uri) and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
@@ -108,32 +112,65 @@ def champion_version(client: MlflowClient, settings: Settings) -> ModelVersion |
         raise
 
 
-def register_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
-    """Log the baseline as a pyfunc model, register it and point ``champion`` at it."""
+def log_model_version(
+    settings: Settings,
+    contract: DataContract,
+    *,
+    kind: str,
+    model_code: str,
+    artifacts: dict[str, Path],
+    reference: pd.DataFrame | None,
+    tags: dict[str, str] | None = None,
+    requirements: tuple[str, ...] = SERVING_REQUIREMENTS,
+) -> ModelVersion:
+    """Log a pyfunc model (models from code) with its artifacts and reference data; register it.
+
+    The new version gets no alias: promotion is a separate, deliberate step.
+    """
     client = connect(settings)
-    BaselineRules.load(settings.baseline_path, contract)  # refuse rules that do not fit
     with (
         tempfile.TemporaryDirectory() as scratch,
-        mlflow.start_run(experiment_id=experiment_id(client, settings), run_name="baseline"),
+        mlflow.start_run(experiment_id=experiment_id(client, settings), run_name=kind),
     ):
-        model_code = Path(scratch) / "baseline_model.py"
-        model_code.write_text(BASELINE_MODEL_CODE, encoding="utf-8")
-        mlflow.set_tags({"model_kind": "baseline", "contract": contract.name})
+        code_path = Path(scratch) / f"{kind}_model.py"
+        code_path.write_text(model_code, encoding="utf-8")
+        mlflow.set_tags({"model_kind": kind, "contract": contract.name, **(tags or {})})
+        if reference is not None:
+            log_reference(reference)
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=str(model_code),
-            artifacts={
-                "rules": str(settings.baseline_path),
-                "contract": str(settings.contract_path),
-            },
+            python_model=str(code_path),
+            artifacts={name: str(path) for name, path in artifacts.items()},
             signature=model_signature(contract),
             input_example=records_frame(example_records(contract), contract),
-            pip_requirements=[f"{name}=={version(name)}" for name in SERVING_REQUIREMENTS],
+            pip_requirements=[f"{name}=={version(name)}" for name in requirements],
             registered_model_name=settings.model_name,
         )
-    registered = client.get_model_version(settings.model_name, str(info.registered_model_version))
-    client.set_registered_model_alias(settings.model_name, CHAMPION, registered.version)
+    return client.get_model_version(settings.model_name, str(info.registered_model_version))
+
+
+def register_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
+    """Register the baseline rules (with the training data as reference) as the champion."""
+    BaselineRules.load(settings.baseline_path, contract)  # refuse rules that do not fit
+    registered = log_model_version(
+        settings,
+        contract,
+        kind="baseline",
+        model_code=BASELINE_MODEL_CODE,
+        artifacts={"rules": settings.baseline_path, "contract": settings.contract_path},
+        reference=_training_data_or_none(settings),
+    )
+    connect(settings).set_registered_model_alias(settings.model_name, CHAMPION, registered.version)
     return registered
+
+
+def _training_data_or_none(settings: Settings) -> pd.DataFrame | None:
+    """The baseline learned nothing, but its rules were written for the training data."""
+    try:
+        return read_table(settings.training_data)
+    except DataFileError as error:
+        logger.warning("The baseline has no reference data for monitoring: %s", error)
+        return None
 
 
 def bootstrap(settings: Settings, contract: DataContract) -> tuple[ModelVersion, bool]:
@@ -175,3 +212,14 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
             degraded=True,
             reason=reason,
         )
+
+
+def champion_reference(settings: Settings) -> tuple[ModelVersion, pd.DataFrame]:
+    """The champion and the reference data it was registered with."""
+    client = connect(settings)
+    champion = champion_version(client, settings)
+    if champion is None:
+        raise ReferenceDataError(
+            f"model '{settings.model_name}' has no '{CHAMPION}' alias: run `make setup`"
+        )
+    return champion, load_reference(client, champion)

@@ -21,6 +21,7 @@ from .contract import DataContract, ProblemType
 from .contract_schemas import outcome_type, record_model, records_frame
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import service_metrics
+from .model_refresh import ModelRefresher
 from .prediction_log import PredictionLog, now
 from .registry import LoadedModel, load_serving_model
 from .scoring import score
@@ -84,21 +85,27 @@ class PredictionService:
     """Answers from the registry's champion, or from the baseline files when that fails."""
 
     def __init__(self) -> None:
-        self.model: LoadedModel = load_serving_model(settings, contract)
         self.metrics = service_metrics()
         self.log = PredictionLog(settings.prediction_log_url, self.metrics.log_health())
-        self.metrics.announce(
-            self.model.name, self.model.version, self.model.source, self.model.degraded
+        self._use(load_serving_model(settings, contract))
+        self.refresher = ModelRefresher(
+            settings, contract, lambda: self.model, self._use, self.metrics.registry_up.set
         )
+        self.refresher.start()
+
+    def _use(self, model: LoadedModel) -> None:
+        """Answer with ``model`` from the next request on."""
+        self.model = model
+        self.metrics.announce(model.name, model.version, model.source, model.degraded)
         _current.update(
-            name=self.model.name,
-            version=self.model.version,
-            source=self.model.source,
-            degraded=self.model.degraded,
-            reason=self.model.reason,
+            name=model.name,
+            version=model.version,
+            source=model.source,
+            degraded=model.degraded,
+            reason=model.reason,
             loaded_at=now().isoformat(),
         )
-        logger.info("Serving %s version %s", self.model.name, self.model.version)
+        logger.info("Serving %s version %s", model.name, model.version)
 
     def __is_ready__(self) -> bool:
         """Ready once a model is loaded."""
@@ -108,9 +115,10 @@ class PredictionService:
     def predict(self, records: list[BaseModel]) -> PredictResponse:
         """Score one or many records."""
         started = time.perf_counter()
+        model = self.model  # one model for the whole request, even if a new one is swapped in
         request_id = uuid.uuid4().hex
         inputs = [record.model_dump(by_alias=True) for record in records]
-        scored = score(self.model, records_frame(inputs, contract), settings.review_threshold)
+        scored = score(model, records_frame(inputs, contract), settings.review_threshold)
         results = [
             PredictionResult(
                 prediction_id=f"{request_id}-{index}",
@@ -125,18 +133,18 @@ class PredictionService:
             )
         ]
         latency_ms = (time.perf_counter() - started) * 1000
-        self._log(request_id, inputs, results, latency_ms)
+        self._log(model, request_id, inputs, results, latency_ms)
         self.metrics.observe(
-            self.model.version,
+            model.version,
             scored["prediction"],
             scored["needs_review"],
             contract.problem_type is ProblemType.REGRESSION,
         )
         return PredictResponse(
             request_id=request_id,
-            model_name=self.model.name,
-            model_version=self.model.version,
-            degraded=self.model.degraded,
+            model_name=model.name,
+            model_version=model.version,
+            degraded=model.degraded,
             results=results,
         )
 
@@ -154,6 +162,7 @@ class PredictionService:
 
     def _log(
         self,
+        model: LoadedModel,
         request_id: str,
         inputs: list[dict[str, Any]],
         results: list[PredictionResult],
@@ -166,8 +175,8 @@ class PredictionService:
                     "prediction_id": result.prediction_id,
                     "request_id": request_id,
                     "created_at": created_at,
-                    "model_name": self.model.name,
-                    "model_version": self.model.version,
+                    "model_name": model.name,
+                    "model_version": model.version,
                     "record_id": result.record_id,
                     "inputs": json.dumps(row_input),
                     "prediction": json.dumps(result.prediction),

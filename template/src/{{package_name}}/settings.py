@@ -7,7 +7,7 @@ The defaults are the embedded profile: everything in local files under ``.local/
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE = __name__.split(".")[0]
@@ -32,9 +32,14 @@ class Settings(BaseSettings):
         default=Path("data/sample"),
         description="Sample data shipped with the project: train, holdout and edge cases.",
     )
+    training_data: Path = Field(
+        default=Path("data/sample/train.csv"),
+        description="Labelled training data (CSV or Parquet). The baseline is registered with it "
+        "as its reference data, which drift monitoring compares live traffic against.",
+    )
     reports_dir: Path = Field(
         default=Path("reports"),
-        description="Where validation (and later drift and evaluation) reports are written.",
+        description="Where validation, drift and evaluation reports are written.",
     )
     mlflow_tracking_uri: str = Field(
         default="sqlite:///.local/mlflow.db",
@@ -66,4 +71,73 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(
         default=1_000_000, ge=1_024, description="Largest /predict or /feedback body accepted."
+    )
+    model_refresh_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often the service checks the registry for a new champion and switches "
+        "to it without a restart; 0 turns the check off.",
+    )
+    training_config_path: Path = Field(
+        default=Path("config/training.yaml"),
+        description="Estimator, hyper-parameters, primary metric, promotion margin, behaviour "
+        "checks.",
+    )
+    holdout_data: Path = Field(
+        default=Path("data/sample/holdout.csv"),
+        description="Fixed held-out set on which candidate and champion are compared; if the "
+        "file does not exist, 20% of the training data is held out instead.",
+    )
+    training_table: str | None = Field(
+        default=None,
+        description="Read training data from this table of APP_TRAINING_DATABASE_URL instead "
+        "of APP_TRAINING_DATA.",
+    )
+    training_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database that holds APP_TRAINING_TABLE.",
+    )
+    retrain_cron: str = Field(
+        default="0 3 * * 1",
+        description="Schedule of the deployed retraining flow (`retrain --serve`), cron syntax.",
+    )
+    monitor_window_rows: int = Field(
+        default=5_000, ge=1, description="Monitoring looks at this many most recent predictions."
+    )
+    monitor_window_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="If set, monitoring also ignores predictions older than this many hours.",
+    )
+    monitor_min_rows: int = Field(
+        default=200,
+        ge=1,
+        description="Fewer predictions than this in the window are reported as too little data "
+        "(never as 'no drift').",
+    )
+    drift_share_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Alert when at least this share of the features drifted.",
+    )
+    drift_key_features: list[str] = Field(
+        default=[],
+        description='Features that alert on their own when they drift, as JSON: ["a", "b"].',
+    )
+    drift_method: str | None = Field(
+        default=None,
+        description="Pin Evidently's drift test for every column (e.g. psi, ks, wasserstein, "
+        "jensenshannon); by default Evidently picks one by column type and sample size.",
+    )
+    alert_webhook_url: HttpUrl | None = Field(
+        default=None,
+        description="Drift alerts are also POSTed here as JSON with a `text` field (Slack, "
+        "Mattermost and most chat webhooks accept it). Alerts always go to the log.",
+    )
+    monitor_fail_on_drift: bool = Field(
+        default=True, description="`monitor` exits with code 1 when it raises a drift alert."
+    )
+    retrain_on_drift: bool = Field(
+        default=False, description="A drift alert also starts the retraining flow."
     )

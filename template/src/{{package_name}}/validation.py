@@ -227,11 +227,14 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
     return checks
 
 
-def expectations(contract: DataContract, present: set[str], require_target: bool) -> list[Any]:
+def expectations(
+    contract: DataContract, present: set[str], require_target: bool, require_id: bool = True
+) -> list[Any]:
     """The suite for a batch with columns ``present``: derived from the contract, plus yours."""
     import great_expectations.expectations as gxe  # noqa: PLC0415
 
-    required = [*([contract.id_column] if contract.id_column else []), *contract.feature_names]
+    id_columns = [contract.id_column] if contract.id_column and require_id else []
+    required = [*id_columns, *contract.feature_names]
     if require_target:
         required.append(contract.target.name)
     checks: list[Any] = [
@@ -249,9 +252,17 @@ def expectations(contract: DataContract, present: set[str], require_target: bool
 
 
 def validate(
-    frame: pd.DataFrame, contract: DataContract, *, source: str, require_target: bool = False
+    frame: pd.DataFrame,
+    contract: DataContract,
+    *,
+    source: str,
+    require_target: bool = False,
+    require_id: bool = True,
 ) -> ValidationReport:
-    """Check ``frame`` against the contract's suite with Great Expectations."""
+    """Check ``frame`` against the contract's suite with Great Expectations.
+
+    ``require_id=False`` is for batches without the id column, such as logged traffic.
+    """
     import great_expectations as gx  # noqa: PLC0415
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -265,7 +276,7 @@ def validate(
         .add_batch_definition_whole_dataframe("whole batch")
     )
     suite = context.suites.add(gx.ExpectationSuite(name="contract"))
-    checks = expectations(contract, set(prepared.columns), require_target)
+    checks = expectations(contract, set(prepared.columns), require_target, require_id)
     for check in checks:
         suite.add_expectation(check)
     definition = context.validation_definitions.add(

@@ -1,0 +1,147 @@
+"""Data and prediction drift with Evidently: live traffic against the champion's reference data.
+
+Which columns are numerical or categorical comes from the data contract; Evidently picks the test
+per column by type and sample size unless ``APP_DRIFT_METHOD`` pins one. Each column's verdict,
+the test used and its score are read from Evidently's own results.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .contract import DataContract, FeatureType
+
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """The verdict for one column."""
+
+    column: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """Per-feature drift, the share of drifted features, and prediction drift."""
+
+    reference_rows: int
+    current_rows: int
+    features: list[ColumnDrift]
+    prediction: ColumnDrift | None
+
+    @property
+    def drifted_features(self) -> list[str]:
+        """Names of the features whose distribution moved."""
+        return [column.column for column in self.features if column.drifted]
+
+    @property
+    def share(self) -> float:
+        """Share of the features that drifted."""
+        return len(self.drifted_features) / max(len(self.features), 1)
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """The result for machines, and Evidently's report for people."""
+
+    result: DriftResult
+    snapshot: Any
+
+    def save_html(self, path: Path) -> None:
+        """Write Evidently's self-contained HTML report."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.snapshot.save_html(str(path))
+
+
+def _comparable(frame: pd.DataFrame, contract: DataContract, columns: list[str]) -> pd.DataFrame:
+    """The columns with one dtype per kind, whatever file or log they came from."""
+    numeric = {
+        f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
+    }
+    if contract.target.classes is None:
+        numeric.add(PREDICTION)
+    return pd.DataFrame(
+        {
+            name: pd.to_numeric(frame[name], errors="coerce").astype("float64")
+            if name in numeric
+            else frame[name].astype("string")
+            for name in columns
+        }
+    )
+
+
+def compute_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    contract: DataContract,
+    *,
+    share_threshold: float = 0.5,
+    method: str | None = None,
+) -> DriftReport:
+    """Compare ``current`` with ``reference``: features, and predictions when both have them."""
+    from evidently import DataDefinition, Dataset, Report  # noqa: PLC0415 - slow import
+    from evidently.presets import DataDriftPreset  # noqa: PLC0415
+
+    columns = list(contract.feature_names)
+    if PREDICTION in reference and PREDICTION in current:
+        columns.append(PREDICTION)
+    numeric = [
+        f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
+    ]
+    if PREDICTION in columns and contract.target.classes is None:
+        numeric.append(PREDICTION)
+    definition = DataDefinition(
+        numerical_columns=numeric,
+        categorical_columns=[name for name in columns if name not in numeric],
+    )
+    report = Report(
+        [DataDriftPreset(columns=columns, drift_share=share_threshold, method=method)],
+        include_tests=True,
+    )
+    snapshot = report.run(
+        current_data=Dataset.from_pandas(
+            _comparable(current, contract, columns), data_definition=definition
+        ),
+        reference_data=Dataset.from_pandas(
+            _comparable(reference, contract, columns), data_definition=definition
+        ),
+    )
+    verdicts = _column_verdicts(snapshot.dict())
+    return DriftReport(
+        result=DriftResult(
+            reference_rows=len(reference),
+            current_rows=len(current),
+            features=[verdicts[name] for name in contract.feature_names],
+            prediction=verdicts.get(PREDICTION),
+        ),
+        snapshot=snapshot,
+    )
+
+
+def _column_verdicts(document: dict[str, Any]) -> dict[str, ColumnDrift]:
+    """Each column's test, score and verdict, from an Evidently snapshot's ``dict()``."""
+    failed = {
+        test["metric_config"]["metric_id"]
+        for test in document["tests"]
+        if str(test["status"]).endswith("FAIL")
+    }
+    verdicts: dict[str, ColumnDrift] = {}
+    for metric in document["metrics"]:
+        config = metric["config"]
+        if not config["type"].endswith(":ValueDrift"):
+            continue
+        verdicts[config["column"]] = ColumnDrift(
+            column=config["column"],
+            method=config["method"],
+            score=float(metric["value"]),
+            threshold=float(config["threshold"]),
+            drifted=metric["id"] in failed,
+        )
+    return verdicts

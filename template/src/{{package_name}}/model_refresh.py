@@ -1,0 +1,71 @@
+"""Follows the registry's champion in a running service, so promotion needs no restart.
+
+Every ``APP_MODEL_REFRESH_SECONDS`` a background thread asks the registry which version the
+``champion`` alias points at; when it changed (or the service is degraded), the new champion is
+loaded next to the old one and swapped in between requests. A registry that does not answer
+leaves the loaded model serving and sets ``model_registry_up`` to 0.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from .contract import DataContract
+from .registry import LoadedModel, champion_version, connect, load_serving_model
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class ModelRefresher:
+    """Checks the champion every ``interval`` seconds and calls ``swap`` with a new one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        contract: DataContract,
+        current: Callable[[], LoadedModel],
+        swap: Callable[[LoadedModel], None],
+        on_registry: Callable[[bool], None],
+    ) -> None:
+        self._settings = settings
+        self._contract = contract
+        self._current = current
+        self._swap = swap
+        self._on_registry = on_registry
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
+
+    def start(self) -> None:
+        """Start checking, unless the interval is 0."""
+        if self._settings.model_refresh_seconds > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking."""
+        self._stop.set()
+
+    def check_once(self) -> bool:
+        """Swap in a new champion if there is one; True when a swap happened."""
+        try:
+            champion = champion_version(connect(self._settings), self._settings)
+        except Exception as error:
+            logger.warning("Registry unreachable, serving the loaded model: %s", error)
+            self._on_registry(False)
+            return False
+        self._on_registry(True)
+        loaded = self._current()
+        if champion is None or (str(champion.version) == loaded.version and not loaded.degraded):
+            return False
+        fresh = load_serving_model(self._settings, self._contract)
+        if fresh.degraded:
+            return False
+        logger.info(
+            "New champion: %s version %s (was %s)", fresh.name, fresh.version, loaded.version
+        )
+        self._swap(fresh)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._settings.model_refresh_seconds):
+            self.check_once()

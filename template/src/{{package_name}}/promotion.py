@@ -1,0 +1,84 @@
+"""Promotion and rollback: moves of the ``champion`` alias, with a history to roll back along.
+
+The history is a tag on the registered model (``champion_history``, oldest first). Moving the
+alias is one registry call, so a promotion is either done or not: there is no half state.
+"""
+
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from .errors import PromotionError
+from .registry import CHAMPION, champion_version, connect
+from .settings import Settings
+
+CHALLENGER = "challenger"
+HISTORY_TAG = "champion_history"
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """Which version served before, and which serves now."""
+
+    previous: str | None
+    current: str
+
+
+def history(client: MlflowClient, settings: Settings) -> list[str]:
+    """Versions that have been champion, oldest first, ending with the current one."""
+    model = client.get_registered_model(settings.model_name)
+    recorded = [v for v in model.tags.get(HISTORY_TAG, "").split(",") if v]
+    current = champion_version(client, settings)
+    if current is not None and (not recorded or recorded[-1] != str(current.version)):
+        recorded.append(str(current.version))  # e.g. the baseline set by `make setup`
+    return recorded
+
+
+def promote(settings: Settings, version: str) -> AliasMove:
+    """Make ``version`` the champion; the one before stays in the history for rollback."""
+    client = connect(settings)
+    try:
+        client.get_model_version(settings.model_name, version)
+    except MlflowException:
+        raise PromotionError(
+            f"model '{settings.model_name}' has no version {version}; "
+            "see the MLflow UI (`uv run mlflow ui --backend-store-uri ...`) for the versions"
+        ) from None
+    past = history(client, settings)
+    previous = past[-1] if past else None
+    if previous == version:
+        return AliasMove(previous, version)
+    client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+    client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
+    _drop_challenger_if(client, settings, version)
+    return AliasMove(previous, version)
+
+
+def rollback(settings: Settings) -> AliasMove:
+    """Point ``champion`` back at the version that was champion before the current one."""
+    client = connect(settings)
+    past = history(client, settings)
+    if len(past) < 2:  # noqa: PLR2004
+        current = past[-1] if past else "none"
+        raise PromotionError(
+            f"nothing to roll back to: version {current} is the only champion there has been"
+        )
+    current, previous = past[-1], past[-2]
+    client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
+    client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join(past[:-1]))
+    return AliasMove(current, previous)
+
+
+def set_challenger(settings: Settings, version: str) -> None:
+    """Mark ``version`` as the challenger (the candidate that may replace the champion)."""
+    connect(settings).set_registered_model_alias(settings.model_name, CHALLENGER, version)
+
+
+def _drop_challenger_if(client: MlflowClient, settings: Settings, version: str) -> None:
+    try:
+        challenger = client.get_model_version_by_alias(settings.model_name, CHALLENGER)
+    except MlflowException:
+        return
+    if str(challenger.version) == version:
+        client.delete_registered_model_alias(settings.model_name, CHALLENGER)
