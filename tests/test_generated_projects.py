@@ -184,3 +184,37 @@ def test_make_validate_stops_on_the_edge_cases_with_a_summary(make_project: Make
     assert failed.returncode != 0
     assert "tenure_months is outside [0, 120]: 2 of 10 rows (20.0%)" in failed.stderr
     assert (project.path / "reports" / "validation" / "edge_cases.html").is_file()
+
+
+def test_the_serving_environment_holds_only_the_serving_dependencies(
+    make_project: MakeProject,
+) -> None:
+    """What the Dockerfile installs (`--no-default-groups`) imports the service and its CLI,
+    without the training, validation and monitoring stack."""
+    project = make_project()
+    serving = project.path / ".local" / "serving-venv"
+    env = {**project.env, "UV_PROJECT_ENVIRONMENT": str(serving)}
+    sync = ("uv", "sync", "--frozen", "--no-default-groups", "--compile-bytecode")
+    subprocess.run(sync, cwd=project.path, env=env, check=True, capture_output=True)
+    check = (
+        "import importlib.util, customer_churn.service, customer_churn.cli; "
+        "print([m for m in ('great_expectations', 'evidently', 'prefect', 'pytest') "
+        "if importlib.util.find_spec(m)])"
+    )
+    result = subprocess.run(
+        [str(serving / "bin" / "python"), "-c", check],
+        cwd=project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_make_bento_builds_the_deployable_archive(make_project: MakeProject) -> None:
+    project = make_project()
+    project.run("make", "bento")
+    bento = project.path / "dist" / "customer-churn.bento"
+    assert bento.stat().st_size > 10_000

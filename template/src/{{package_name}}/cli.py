@@ -21,6 +21,7 @@ from .datasets import DataFileError, read_table, write_table
 from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
 from .sample_data import SEED, generate, write_sample
 from .settings import PACKAGE, Settings
+from .smoke_test import SmokeTestError
 from .training_config import TrainingConfigError
 from .validation import DataValidationError, validate
 
@@ -139,14 +140,19 @@ def _predict(args: argparse.Namespace, settings: Settings) -> int:
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     contract = DataContract.load(settings.contract_path)
-    report = validate(
-        read_table(args.path), contract, source=str(args.path), require_target=args.require_target
-    )
-    json_path, html_path = report.write(settings.reports_dir / "validation")
-    stream = sys.stdout if report.passed else sys.stderr
-    print(report.summary(), file=stream)
-    print(f"Reports: {html_path} (people), {json_path} (machines)", file=stream)
-    return 0 if report.passed else 1
+    paths = [args.path] if args.path else [settings.training_data, settings.holdout_data]
+    require_target = args.require_target or not args.path
+    failed = 0
+    for path in paths:
+        report = validate(
+            read_table(path), contract, source=str(path), require_target=require_target
+        )
+        json_path, html_path = report.write(settings.reports_dir / "validation")
+        stream = sys.stdout if report.passed else sys.stderr
+        print(report.summary(), file=stream)
+        print(f"Reports: {html_path} (people), {json_path} (machines)", file=stream)
+        failed += not report.passed
+    return 1 if failed else 0
 
 
 def _monitor(args: argparse.Namespace, settings: Settings) -> int:
@@ -217,7 +223,7 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
         f"Candidate version {result['candidate_version']} {verdict}: {result['reason']}\n"
         f"Champion now: version {result['champion']}. Report: {result['report']}"
     )
-    return 0
+    return 1 if args.require_promotion and not result["promoted"] else 0
 
 
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
@@ -243,6 +249,17 @@ def _rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _smoke_test(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx  # noqa: PLC0415
+
+    from .smoke_test import smoke_test  # noqa: PLC0415
+
+    with httpx.Client(base_url=args.url, timeout=30) as client:
+        answered = smoke_test(client, DataContract.load(settings.contract_path), args.wait)
+    print(f"{args.url}: ready, and one prediction answered by {answered}")
+    return 0
+
+
 def _settings(args: argparse.Namespace, settings: Settings) -> int:
     document = Settings.model_json_schema() if args.schema else settings.model_dump(mode="json")
     print(json.dumps(document, indent=2))
@@ -259,6 +276,7 @@ USER_ERRORS = (
     PromotionError,
     ReferenceDataError,
     RetrainingError,
+    SmokeTestError,
     TrainingConfigError,
 )
 """Errors about the team's files or data: one line on stderr, exit code 1, no traceback."""
@@ -304,6 +322,18 @@ def _add_monitoring_commands(commands: "argparse._SubParsersAction[Any]") -> Non
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     simulate.set_defaults(handler=_simulate_traffic)
 
+    smoke = commands.add_parser(
+        "smoke-test",
+        help="check a deployed service: ready, and one valid prediction",
+        description="Wait until URL/readyz answers 200, then POST one example record to "
+        "/predict; exit 1 with the reason if either fails. CD runs it after each deployment.",
+    )
+    smoke.add_argument("--url", required=True, help="base URL of the service")
+    smoke.add_argument(
+        "--wait", type=float, default=60, help="seconds to wait for /readyz (default: 60)"
+    )
+    smoke.set_defaults(handler=_smoke_test)
+
 
 def _add_retraining_commands(commands: "argparse._SubParsersAction[Any]") -> None:
     retrain = commands.add_parser(
@@ -321,6 +351,11 @@ def _add_retraining_commands(commands: "argparse._SubParsersAction[Any]") -> Non
         action="store_true",
         help="deploy the flow on the Prefect server (PREFECT_API_URL) with its schedule and "
         "the drift trigger, and run it there until stopped",
+    )
+    retrain.add_argument(
+        "--require-promotion",
+        action="store_true",
+        help="exit 1 when the candidate is refused (the evaluation gate of `make ci`)",
     )
     retrain.set_defaults(handler=_retrain)
 
@@ -430,7 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
         "each failed expectation, its column, the share of bad rows and examples. Writes an "
         "HTML and a JSON report under APP_REPORTS_DIR/validation/.",
     )
-    validate.add_argument("path", type=Path, help="CSV or Parquet file")
+    validate.add_argument(
+        "path",
+        type=Path,
+        nargs="?",
+        help="CSV or Parquet file (default: APP_TRAINING_DATA and APP_HOLDOUT_DATA, with target)",
+    )
     validate.add_argument(
         "--require-target", action="store_true", help="the target column must be there too"
     )

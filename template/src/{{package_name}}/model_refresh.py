@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from .contract import DataContract
-from .registry import LoadedModel, champion_version, connect, load_serving_model
+from .registry import LoadedModel, champion_version, client_for, load_serving_model
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class ModelRefresher:
     def check_once(self) -> bool:
         """Swap in a new champion if there is one; True when a swap happened."""
         try:
-            champion = champion_version(connect(self._settings), self._settings)
+            champion = champion_version(client_for(self._settings), self._settings)
         except Exception as error:
             logger.warning("Registry unreachable, serving the loaded model: %s", error)
             self._on_registry(False)

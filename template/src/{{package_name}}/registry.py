@@ -75,16 +75,26 @@ MLFLOW_DEFAULTS = {
 }
 
 
-def connect(settings: Settings) -> MlflowClient:
-    """Point MLflow at the configured store (creating the local folder if needed)."""
+def client_for(settings: Settings) -> MlflowClient:
+    """A client of the configured store that leaves MLflow's process-wide settings alone.
+
+    For background threads (the service's model refresh), which must not re-point the tracking
+    URI that other code in the process relies on.
+    """
     for name, value in MLFLOW_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    uri = settings.mlflow_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def connect(settings: Settings) -> MlflowClient:
+    """Point MLflow at the configured store (creating the local folder if needed)."""
     uri = settings.mlflow_tracking_uri
     if _is_local_store(uri) and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return client_for(settings)
 
 
 def experiment_id(client: MlflowClient, settings: Settings) -> str:

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     """Where the project finds its contract, data, registry and prediction log."""
 
     model_config = SettingsConfigDict(
-        env_prefix="APP_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="APP_", env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True
     )
 
     contract_path: Path = Field(

@@ -1,0 +1,77 @@
+"""CI/CD files of every provider: schema-valid, free of zizmor findings, calling real targets."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DEFAULT_ANSWERS, render
+
+BIN = Path(sys.executable).parent
+PROVIDERS = ["github", "gitlab"]
+
+
+@pytest.fixture(scope="module", params=PROVIDERS)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp(request.param) / "project"
+    result = render(path, {**DEFAULT_ANSWERS, "ci_provider": request.param})
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def pipeline_files(project: Path) -> list[Path]:
+    files = sorted((project / ".github" / "workflows").glob("*.yml"))
+    files += [project / ".gitlab-ci.yml"] if (project / ".gitlab-ci.yml").exists() else []
+    assert files, f"no pipeline files in {project}"
+    return files
+
+
+def tool(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]], capture_output=True, text=True, check=False
+    )
+
+
+def test_pipelines_match_their_provider_schema(project: Path) -> None:
+    for path in pipeline_files(project):
+        schema = "vendor.gitlab-ci" if path.name == ".gitlab-ci.yml" else "vendor.github-workflows"
+        result = tool("check-jsonschema", "--builtin-schema", schema, str(path))
+        assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
+
+
+def test_github_workflows_have_no_zizmor_findings(project: Path) -> None:
+    workflows = project / ".github" / "workflows"
+    if "ci_provider: gitlab" in (project / ".copier-answers.yml").read_text():
+        assert not workflows.exists()
+        return
+    result = tool("zizmor", "--offline", "--no-progress", "--persona=pedantic", str(workflows))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actions_are_pinned_to_commit_shas(project: Path) -> None:
+    for path in pipeline_files(project):
+        for action in re.findall(r"uses:\s*(\S+)", path.read_text()):
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{path.name}: {action}"
+
+
+def make_targets(project: Path) -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", (project / "Makefile").read_text(), re.MULTILINE))
+
+
+def test_every_make_target_the_pipelines_call_exists(project: Path) -> None:
+    targets = make_targets(project)
+    called: set[str] = set()
+    for path in pipeline_files(project):
+        commands = re.findall(r"^\s*(?:- )?(?:run: )?make (.+)$", path.read_text(), re.MULTILINE)
+        for command in commands:
+            called |= {word for word in command.split() if "=" not in word}
+    assert called, "the pipelines call no make target"
+    assert called <= targets, f"missing targets: {sorted(called - targets)}"
+    assert {"setup", "ci"} <= called
+
+
+def test_the_dockerfile_passes_hadolint(project: Path) -> None:
+    result = tool("hadolint", "--failure-threshold", "info", str(project / "Dockerfile"))
+    assert result.returncode == 0, result.stdout + result.stderr
