@@ -34,6 +34,7 @@ def test_slug_and_package_name_derive_from_the_project_name(tmp_path: Path) -> N
         ("package_name=1churn", '"1churn" is not a valid package name'),
         ("package_name=customer-churn", '"customer-churn" is not a valid package name'),
         ("package_name=pandas", '"pandas" would shadow a folder or a library'),
+        (f"package_name={'p' * 41}", "is longer than 40 characters"),
         ("author_email=nobody", '"nobody" is not an e-mail address'),
         ("owning_team=ml-team", '"ml-team" is not a handle'),
         ("problem_type=clustering", "clustering"),

@@ -8,7 +8,8 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -45,6 +46,24 @@ def test_generated_project_passes_its_own_ci(
     assert " failed" not in result.stdout
 
 
+@contextmanager
+def make_serve(project: Project, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`make serve PORT=port` in the project (``env`` added), stopped with its children on exit."""
+    server = subprocess.Popen(
+        ["make", "serve", f"PORT={port}"],
+        cwd=project.path,
+        env={**project.env, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,15 +82,7 @@ def test_readme_curl_gets_a_prediction_from_the_baseline(
     )
     port = free_port()
     started = time.monotonic()
-    server = subprocess.Popen(
-        ["make", "serve", f"PORT={port}"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with make_serve(project, port) as server:
         command = curl.replace("127.0.0.1:3000", f"127.0.0.1:{port}")
         answer = None
         while time.monotonic() - started < 120 and server.poll() is None:
@@ -88,9 +99,6 @@ def test_readme_curl_gets_a_prediction_from_the_baseline(
         assert answer["degraded"] is False
         assert answer["results"][0]["explanation"] != ""
         assert re.fullmatch(r"[0-9a-f]{32}", answer["request_id"])
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject) -> None:
@@ -141,17 +149,8 @@ def test_drift_retraining_and_rollback_with_the_make_targets(make_project: MakeP
     """Serve, send shifted traffic, `make monitor` flags it, `make retrain` promotes a trained
     model that the running service picks up, `make rollback` brings back version 1."""
     project = make_project()
-    project.env = {**project.env, "APP_MODEL_REFRESH_SECONDS": "1"}
     port = free_port()
-    server = subprocess.Popen(
-        ["make", "serve", f"PORT={port}"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with make_serve(project, port, APP_MODEL_REFRESH_SECONDS="1"):
         _wait_for_version(port, "1", seconds=120)
         project.run("make", "simulate-traffic", f"PORT={port}", "DRIFT=1", "ROWS=300")
         monitored = project.run("make", "monitor", check=False)
@@ -171,9 +170,6 @@ def test_drift_retraining_and_rollback_with_the_make_targets(make_project: MakeP
         rolled_back = project.run("make", "rollback")
         assert "to version 1" in rolled_back.stdout
         _wait_for_version(port, "1", seconds=30)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_make_validate_stops_on_the_edge_cases_with_a_summary(make_project: MakeProject) -> None:

@@ -1,6 +1,8 @@
 """What `copier copy` writes for each answer set, checked without installing anything."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,14 @@ def test_python_version_and_licence_are_applied(rendered: Path) -> None:
     assert f'requires-python = ">={answers["python_version"]}"' in pyproject
     licence = (rendered / "LICENSE").read_text().strip()
     assert licence.startswith(LICENCE_FIRST_WORDS[answers["license"]])
+
+
+def test_the_longest_package_name_keeps_the_code_formatted_and_lint_clean(tmp_path: Path) -> None:
+    """Lines that hold the package name must not change length-dependent formatting."""
+    path = tmp_path / "project"
+    longest = "p" * 40
+    assert render(path, {"package_name": longest}).returncode == 0
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for command in ([ruff, "format", "--check", "."], [ruff, "check", "."]):
+        result = subprocess.run(command, cwd=path, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
