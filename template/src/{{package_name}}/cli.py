@@ -11,7 +11,9 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from .baseline import BaselineError, default_baseline, save_baseline
 from .batch_scoring import score_file
@@ -21,9 +23,12 @@ from .datasets import DataFileError, read_table, write_table
 from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
 from .sample_data import SEED, generate, write_sample
 from .settings import PACKAGE, Settings
-from .smoke_test import SmokeTestError
+from .smoke_test import SmokeTestError, smoke_test
 from .training_config import TrainingConfigError
 from .validation import DataValidationError, validate
+
+if TYPE_CHECKING:
+    from .monitoring import Trigger
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -155,11 +160,16 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def _drift_trigger() -> "Trigger":
+    from .retraining import drift_trigger  # noqa: PLC0415 - Prefect is slow to import
+
+    return drift_trigger
+
+
 def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     from .alerts import notifiers  # noqa: PLC0415 - the monitoring stack is slow to import
     from .monitoring import log_to_mlflow, monitor, write_reports  # noqa: PLC0415
     from .registry import champion_reference  # noqa: PLC0415
-    from .retraining import drift_trigger  # noqa: PLC0415
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     contract = DataContract.load(settings.contract_path)
@@ -172,7 +182,7 @@ def _monitor(args: argparse.Namespace, settings: Settings) -> int:
         reference,
         model={"name": champion.name, "version": str(champion.version)},
         notify=notifiers(settings),
-        trigger=drift_trigger if settings.retrain_on_drift else None,
+        trigger=_drift_trigger() if settings.retrain_on_drift else None,
     )
     paths = write_reports(summary, report, settings.reports_dir / "monitoring")
     run_id = log_to_mlflow(settings, summary, paths)
@@ -250,10 +260,6 @@ def _rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _smoke_test(args: argparse.Namespace, settings: Settings) -> int:
-    import httpx  # noqa: PLC0415
-
-    from .smoke_test import smoke_test  # noqa: PLC0415
-
     with httpx.Client(base_url=args.url, timeout=30) as client:
         answered = smoke_test(client, DataContract.load(settings.contract_path), args.wait)
     print(f"{args.url}: ready, and one prediction answered by {answered}")

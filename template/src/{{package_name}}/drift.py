@@ -60,13 +60,8 @@ class DriftReport:
         self.snapshot.save_html(str(path))
 
 
-def _comparable(frame: pd.DataFrame, contract: DataContract, columns: list[str]) -> pd.DataFrame:
+def _comparable(frame: pd.DataFrame, columns: list[str], numeric: list[str]) -> pd.DataFrame:
     """The columns with one dtype per kind, whatever file or log they came from."""
-    numeric = {
-        f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
-    }
-    if contract.target.classes is None:
-        numeric.add(PREDICTION)
     return pd.DataFrame(
         {
             name: pd.to_numeric(frame[name], errors="coerce").astype("float64")
@@ -107,10 +102,10 @@ def compute_drift(
     )
     snapshot = report.run(
         current_data=Dataset.from_pandas(
-            _comparable(current, contract, columns), data_definition=definition
+            _comparable(current, columns, numeric), data_definition=definition
         ),
         reference_data=Dataset.from_pandas(
-            _comparable(reference, contract, columns), data_definition=definition
+            _comparable(reference, columns, numeric), data_definition=definition
         ),
     )
     verdicts = _column_verdicts(snapshot.dict())

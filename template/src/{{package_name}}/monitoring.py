@@ -222,7 +222,7 @@ def monitor(
     if not validation.passed:
         summary.status = Status.INVALID_DATA
         summary.alert = [f"logged traffic breaks the data contract: {validation.summary()}"]
-        _raise(Alert(f"{PACKAGE}: invalid data in the prediction log", summary.alert), notify)
+        _notify(Alert(f"{PACKAGE}: invalid data in the prediction log", summary.alert), notify)
         return summary, None
     report = compute_drift(
         _with_predictions(reference, settings, contract),
@@ -241,13 +241,13 @@ def monitor(
             summary.alert,
             {"share": report.result.share, "drifted": report.result.drifted_features},
         )
-        _raise(alert, notify)
+        _notify(alert, notify)
         if trigger is not None:
             summary.retraining = trigger(alert)
     return summary, report
 
 
-def _raise(alert: Alert, notify: Sequence[Notifier]) -> None:
+def _notify(alert: Alert, notify: Sequence[Notifier]) -> None:
     for notifier in notify:
         notifier.notify(alert)
 

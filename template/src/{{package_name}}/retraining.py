@@ -21,6 +21,7 @@ from prefect.tasks import exponential_backoff
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from .alerts import Alert
 from .contract import DataContract
 from .contract_schemas import cast_features
 from .datasets import fingerprint, read_table
@@ -212,7 +213,9 @@ def _split(
     frame: pd.DataFrame, settings: Settings, contract: DataContract
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     if settings.holdout_data.is_file():
-        return frame, read_table(settings.holdout_data), str(settings.holdout_data)
+        holdout = read_table(settings.holdout_data)
+        validate_data(holdout, contract, str(settings.holdout_data))
+        return frame, holdout, str(settings.holdout_data)
     stratify = frame[contract.target.name] if contract.target.classes else None
     training, holdout = train_test_split(frame, test_size=0.2, random_state=0, stratify=stratify)
     return training, holdout, "20% of the training data"
@@ -233,8 +236,6 @@ def retrain(data: str | None = None) -> dict[str, Any]:
     frame = load_data(source, settings)
     validation = validate_data(frame, contract, source)
     training, holdout, holdout_source = _split(frame, settings, contract)
-    if holdout_source == str(settings.holdout_data):
-        validate_data(holdout, contract, holdout_source)
     champion = champion_version(connect(settings), settings)
     if champion is None:
         raise LookupError(f"model '{settings.model_name}' has no '{CHAMPION}': run `make setup`")
@@ -269,7 +270,7 @@ def prefect_api_url() -> str | None:
     return str(url) if url else None
 
 
-def drift_trigger(alert: Any) -> str:  # noqa: ANN401 - an alerts.Alert
+def drift_trigger(alert: Alert) -> str:
     """Start retraining for a drift alert: an event for the deployment, or a local run."""
     url = prefect_api_url()
     if url:
