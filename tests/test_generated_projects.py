@@ -143,7 +143,7 @@ def _answering_version(port: int) -> str:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/predict", data=body, headers={"content-type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         return str(json.load(response)["model_version"])
 
 
