@@ -5,6 +5,7 @@ Nothing here is written by hand per feature: change the contract and all of thes
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, create_model
 
@@ -64,9 +65,23 @@ def record_model(contract: DataContract) -> type[BaseModel]:
 
 
 def records_frame(records: list[dict[str, Any]], contract: DataContract) -> pd.DataFrame:
-    """Model input: the contract's features in order, numbers as float64, as the signature says."""
-    frame = pd.DataFrame.from_records(records, columns=contract.feature_names)
-    return cast_features(frame, contract)
+    """Model input from records checked by the API's record model, typed as the signature says.
+
+    Features in contract order, numbers as float64. Built column by column from typed arrays:
+    on the request path this is several times faster than building a frame and casting it.
+    """
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    for feature in contract.features:
+        values = [record.get(feature.name) for record in records]
+        if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
+            columns[feature.name] = np.array(
+                [np.nan if value is None else value for value in values], dtype="float64"
+            )
+        elif feature.type is FeatureType.BOOLEAN and not feature.nullable:
+            columns[feature.name] = np.array(values, dtype=bool)
+        else:
+            columns[feature.name] = np.array(values, dtype=object)
+    return pd.DataFrame(columns, copy=False)
 
 
 def example_records(contract: DataContract) -> list[dict[str, Any]]:

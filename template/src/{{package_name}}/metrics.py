@@ -4,6 +4,7 @@
 picks its multi-process mode from ``PROMETHEUS_MULTIPROC_DIR`` at import time.
 """
 
+from collections import Counter
 from functools import cache
 from typing import Any
 
@@ -83,8 +84,8 @@ class ServiceMetrics:
             for value in predictions:
                 histogram.observe(float(value))
         else:
-            for outcome in predictions:
-                self.predictions.labels(version, str(outcome)).inc()
+            for outcome, count in Counter(str(outcome) for outcome in predictions).items():
+                self.predictions.labels(version, outcome).inc(count)
         flagged = int(sum(needs_review))
         if flagged:
             self.low_confidence.labels(version).inc(flagged)

@@ -248,6 +248,7 @@ def retrain(data: str | None = None) -> dict[str, Any]:
         "params": json.dumps(config.model.params, sort_keys=True),
         "primary_metric": config.evaluation.primary_metric,
         "validation": "passed",
+        **config.outcome.as_tags(),
     }
     setup = Setup(settings, contract, config)
     candidate = register_candidate(setup, pipeline, training, facts)

@@ -1,8 +1,8 @@
-"""The training configuration (``config/training.yaml``): estimator, metric, promotion rules."""
+"""The training configuration (``config/training.yaml``): outcome, estimator, promotion rules."""
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +34,22 @@ LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class BusinessOutcome(_Strict):
+    """What the model is for, in business terms; logged with every trained version."""
+
+    metric: Text
+    target: Text
+    population: Text
+    timeframe: Text
+
+    def as_tags(self) -> dict[str, str]:
+        """The outcome as MLflow tags (``outcome.metric``, ...)."""
+        return {f"outcome.{key}": value for key, value in self.model_dump().items()}
 
 
 class ModelConfig(_Strict):
@@ -68,6 +84,7 @@ class BehaviourCheck(_Strict):
 class TrainingConfig(_Strict):
     """Everything `make retrain` reads besides the data."""
 
+    outcome: BusinessOutcome
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig
     behaviour_checks: tuple[BehaviourCheck, ...] = ()

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .contract import DataContract, FeatureType
@@ -134,7 +135,7 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     Shadow columns exist only where the type must be checked row by row: text columns, or
     floats where the contract wants whole numbers.
     """
-    prepared = pd.DataFrame(index=frame.index)
+    prepared: dict[str, pd.Series] = {}
     numeric = {
         f.name: f.type
         for f in contract.features
@@ -145,12 +146,19 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     for column in frame.columns:
         name = str(column)
         if name in numeric:
-            prepared[name] = pd.to_numeric(frame[column], errors="coerce")
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if not isinstance(numbers.dtype, np.dtype):
+                # A nullable extension type (Int64 from Parquet or a database): Great
+                # Expectations checks ranges of numpy dtypes vectorised, others value by value.
+                numbers = numbers.astype("float64")
+            prepared[name] = numbers
             if _needs_type_check(frame[column], numeric[name]):
                 prepared[name + AS_WRITTEN] = _as_written(frame[column])
         else:
             prepared[name] = _as_written(frame[column])
-    return prepared
+    # Built at once, the frame holds one block per type: Great Expectations copies it per
+    # expectation, and a frame grown column by column is re-consolidated on every copy.
+    return pd.DataFrame(prepared, index=frame.index)
 
 
 def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]:
