@@ -5,10 +5,13 @@ first environment downloads anything.
 """
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,20 @@ DEFAULT_ANSWERS = {
     "python_version": "3.11",
     "problem_type": "binary_classification",
     "ci_provider": "github",
+}
+
+# The template's releases and their commits: add each release when it is tagged.
+RELEASES = {
+    "v0.1.0": "b9eb3a9abeef305d7dcba35c014db1a04cba4573",
+    "v0.2.0": "61ebd9eaa2c8de52a96b58804e8b59512a9dcbc7",
+}
+OLDEST = "v0.1.0"
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
 }
 
 
@@ -46,6 +63,12 @@ def project_env(python_version: str) -> dict[str, str]:
     env.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
     env["UV_PYTHON_PREFERENCE"] = "only-system" if interpreter else "managed"
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def copier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -113,3 +136,49 @@ def make_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Proj
         return cache[key]
 
     return make
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def next_version() -> str:
+    """The version the working tree becomes: the minor after the newest release in the
+    changelog."""
+    released = re.findall(r"^## (\d+)\.(\d+)\.(\d+)", (TEMPLATE / "CHANGELOG.md").read_text(), re.M)
+    major, minor, _ = max(tuple(map(int, version)) for version in released)
+    return f"v{major}.{minor + 1}.0"
+
+
+@dataclass
+class Versions:
+    source: Path
+    current: str
+
+
+@pytest.fixture(scope="session")
+def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
+    """A clone of the template with its releases tagged (tags do not travel with every clone)
+    and the working tree, uncommitted changes included, committed and tagged as the next one."""
+    source = tmp_path_factory.mktemp("template") / "template"
+    git(TEMPLATE, "clone", "--quiet", "--no-checkout", str(TEMPLATE), str(source))
+    for tag, commit in RELEASES.items():
+        git(source, "tag", "--force", tag, commit)
+    git(source, "checkout", "--quiet", "HEAD")
+    for tracked in git(source, "ls-files", "-z").split("\0"):
+        if tracked:
+            (source / tracked).unlink(missing_ok=True)
+    working = git(TEMPLATE, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, working.split("\0")):
+        if (TEMPLATE / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE / name, source / name)
+    git(source, "add", "--all")
+    git(source, "commit", "--quiet", "--allow-empty", "--message", "working tree")
+    current = next_version()
+    git(source, "tag", current)
+    return Versions(source, current)

@@ -1,20 +1,21 @@
-"""Each rendered project passes its own checks and serves on day one, as its README says."""
+"""Each rendered project passes its own checks and serves on day one, as its README says.
+
+The workshop (test_workshop.py) walks one project through validation, drift, retraining,
+rollback and the Bento."""
 
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
 
-from conftest import Project
+from conftest import Project, free_port
 
 MATRIX = [
     {"problem_type": "binary_classification", "ci_provider": "github", "python_version": "3.11"},
@@ -61,12 +62,12 @@ def test_generated_project_passes_its_own_ci(
 
 
 @contextmanager
-def make_serve(project: Project, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`make serve PORT=port` in the project (``env`` added), stopped with its children on exit."""
+def make_serve(project: Project, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`make serve PORT=port` in the project, stopped with its children on exit."""
     server = subprocess.Popen(
         ["make", "serve", f"PORT={port}"],
         cwd=project.path,
-        env={**project.env, **env},
+        env=project.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -76,12 +77,6 @@ def make_serve(project: Project, port: int, **env: str) -> Iterator[subprocess.P
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=label)
@@ -128,74 +123,6 @@ def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject)
     project.run(*hook)
 
 
-def _answering_version(port: int) -> str:
-    record = {
-        "tenure_months": 3,
-        "monthly_charges": 80.5,
-        "support_calls_90d": 5,
-        "days_since_last_login": 12,
-        "contract_type": "month_to_month",
-        "payment_method": "card",
-        "region": "north",
-        "has_discount": False,
-    }
-    body = json.dumps({"records": [record]}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/predict", data=body, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.load(response)["model_version"])
-
-
-def _wait_for_version(port: int, version: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if _answering_version(port) == version:
-                return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, f"version {version} did not answer in {seconds:.0f} s"
-        time.sleep(0.5)
-
-
-def test_drift_retraining_and_rollback_with_the_make_targets(make_project: MakeProject) -> None:
-    """Serve, send shifted traffic, `make monitor` flags it, `make retrain` promotes a trained
-    model that the running service picks up, `make rollback` brings back version 1."""
-    project = make_project()
-    port = free_port()
-    with make_serve(project, port, APP_MODEL_REFRESH_SECONDS="1"):
-        _wait_for_version(port, "1", seconds=120)
-        project.run("make", "simulate-traffic", f"PORT={port}", "DRIFT=1", "ROWS=300")
-        monitored = project.run("make", "monitor", check=False)
-        assert monitored.returncode != 0
-        assert "ALERT" in monitored.stderr
-        report = project.path / "reports" / "monitoring" / "drift.html"
-        assert report.stat().st_size > 100_000  # Evidently's self-contained report
-        summary = json.loads((report.parent / "drift.json").read_text())
-        assert summary["status"] == "drift"
-
-        retrained = project.run("make", "retrain")
-        assert "promoted to champion" in retrained.stdout
-        version = re.search(r"Champion now: version (\d+)", retrained.stdout)
-        assert version is not None
-        _wait_for_version(port, version.group(1), seconds=30)
-
-        rolled_back = project.run("make", "rollback")
-        assert "to version 1" in rolled_back.stdout
-        _wait_for_version(port, "1", seconds=30)
-
-
-def test_make_validate_stops_on_the_edge_cases_with_a_summary(make_project: MakeProject) -> None:
-    project = make_project()
-    passed = project.run("make", "validate", "DATA=data/sample/train.csv")
-    assert "passed" in passed.stdout
-    failed = project.run("make", "validate", "DATA=data/sample/edge_cases.csv", check=False)
-    assert failed.returncode != 0
-    assert "tenure_months is outside [0, 120]: 2 of 10 rows (20.0%)" in failed.stderr
-    assert (project.path / "reports" / "validation" / "edge_cases.html").is_file()
-
-
 def test_the_serving_environment_holds_only_the_serving_dependencies(
     make_project: MakeProject,
 ) -> None:
@@ -221,13 +148,6 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
-
-
-def test_make_bento_builds_the_deployable_archive(make_project: MakeProject) -> None:
-    project = make_project()
-    project.run("make", "bento")
-    bento = project.path / "dist" / "customer-churn.bento"
-    assert bento.stat().st_size > 10_000
 
 
 def test_make_deploy_runs_the_teams_command_or_says_what_is_missing(
