@@ -30,7 +30,6 @@ DEFAULT_ANSWERS = {
 # The template's releases and their commits: add each release when it is tagged.
 RELEASES = {
     "v0.1.0": "b9eb3a9abeef305d7dcba35c014db1a04cba4573",
-    "v0.2.0": "61ebd9eaa2c8de52a96b58804e8b59512a9dcbc7",
 }
 OLDEST = "v0.1.0"
 GIT_ENV = {
