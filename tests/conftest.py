@@ -30,6 +30,7 @@ DEFAULT_ANSWERS = {
 # The template's releases and their commits: add each release when it is tagged.
 RELEASES = {
     "v0.1.0": "b9eb3a9abeef305d7dcba35c014db1a04cba4573",
+    "v0.2.0": "5307f78069d6a95e5b9089121766d5d71d375f06",
 }
 OLDEST = "v0.1.0"
 GIT_ENV = {
