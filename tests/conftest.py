@@ -98,16 +98,18 @@ class Project:
         self.answers = answers
         self.env = project_env(answers["python_version"])
 
-    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *command: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             command,
             cwd=self.path,
-            env=self.env,
+            env=self.env if env is None else env,
             capture_output=True,
             text=True,
             check=False,
             stdin=subprocess.DEVNULL,
-            timeout=1200,
+            timeout=2400,
         )
         if check and result.returncode != 0:
             pytest.fail(

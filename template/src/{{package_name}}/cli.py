@@ -120,6 +120,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503
     os.execv(bentoml, command)  # noqa: S606 - replaces this process with the server
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503 - execv
+    beside_python = Path(sys.executable).with_name("prefect")
+    prefect = str(beside_python) if beside_python.exists() else shutil.which("prefect")
+    if prefect is None:
+        print("prefect is not installed: run `make setup`.", file=sys.stderr)
+        return 1
+    from prefect.settings import get_current_settings  # noqa: PLC0415 - slow to import
+
+    if not get_current_settings().api.url:  # from the environment or .env
+        print(
+            "`worker` needs a Prefect server: set PREFECT_API_URL (e.g. "
+            "http://127.0.0.1:4200/api), then deploy the flow with `retrain --deploy`.",
+            file=sys.stderr,
+        )
+        return 1
+    command = [prefect, "worker", "start", "--pool", settings.retrain_work_pool]
+    command += ["--type", "process", "--name", args.name or f"{PACKAGE}-{os.getpid()}"]
+    os.execv(prefect, command)  # noqa: S606 - replaces this process with the worker
+
+
 def _predict(args: argparse.Namespace, settings: Settings) -> int:
     from .registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
 
@@ -220,12 +240,24 @@ def _simulate_traffic(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _retrain(args: argparse.Namespace, settings: Settings) -> int:
-    from .retraining import retrain, serve_deployment  # noqa: PLC0415 - Prefect is slow to import
+    from .retraining import (  # noqa: PLC0415 - Prefect is slow to import
+        deploy_to_work_pool,
+        retrain,
+        serve_deployment,
+    )
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
     if args.serve:
         serve_deployment(settings)
+        return 0
+    if args.deploy:
+        name = deploy_to_work_pool(settings, Path.cwd())
+        print(
+            f"Deployed '{name}' to work pool '{settings.retrain_work_pool}' (schedule "
+            f"'{settings.retrain_cron}', and on every drift alert). Start a worker that runs "
+            f"it with `make worker`; run it now with `uv run prefect deployment run '{name}'`."
+        )
         return 0
     result = retrain(str(args.data) if args.data else None)
     verdict = "promoted to champion" if result["promoted"] else "refused"
@@ -359,11 +391,27 @@ def _add_retraining_commands(commands: "argparse._SubParsersAction[Any]") -> Non
         "the drift trigger, and run it there until stopped",
     )
     retrain.add_argument(
+        "--deploy",
+        action="store_true",
+        help="deploy the flow to the work pool APP_RETRAIN_WORK_POOL on the Prefect server "
+        "(PREFECT_API_URL) with its schedule and the drift trigger, then exit; `worker` runs it",
+    )
+    retrain.add_argument(
         "--require-promotion",
         action="store_true",
         help="exit 1 when the candidate is refused (the evaluation gate of `make ci`)",
     )
     retrain.set_defaults(handler=_retrain)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run the deployed retraining flow's runs (a Prefect worker of the work pool)",
+        description="Start a Prefect process worker for APP_RETRAIN_WORK_POOL on the server "
+        "PREFECT_API_URL: it runs the flow runs of `retrain --deploy`'s deployment (scheduled, "
+        "started from the UI or by a drift alert) in this environment. Stop it with Ctrl-C.",
+    )
+    worker.add_argument("--name", help="worker name shown in the Prefect UI")
+    worker.set_defaults(handler=_worker)
 
     promote = commands.add_parser(
         "promote",

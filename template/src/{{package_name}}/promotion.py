@@ -1,7 +1,9 @@
 """Promotion and rollback: moves of the ``champion`` alias, with a history to roll back along.
 
 The history is a tag on the registered model (``champion_history``, oldest first). Moving the
-alias is one registry call, so a promotion is either done or not: there is no half state.
+alias is one registry call, so a promotion is either done or not: there is no half state. The
+history is written on the side of that call that keeps it consistent if a run stops in between:
+`history` always ends with the version the alias points at.
 """
 
 from dataclasses import dataclass
@@ -65,8 +67,9 @@ def rollback(settings: Settings) -> AliasMove:
             f"nothing to roll back to: version {current} is the only champion there has been"
         )
     current, previous = past[-1], past[-2]
-    client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
+    # History first: interrupted in between, `history` still ends with the serving champion.
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join(past[:-1]))
+    client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
     return AliasMove(current, previous)
 
 

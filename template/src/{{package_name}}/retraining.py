@@ -1,7 +1,8 @@
 """The retraining flow (Prefect): validate, train, evaluate against the champion, decide.
 
 Without ``PREFECT_API_URL`` the flow runs on a temporary local server (state in ``.local/``);
-with one, ``retrain --serve`` deploys it with a schedule and a trigger on the monitoring job's
+with one, ``retrain --serve`` serves it from this process, and ``retrain --deploy`` deploys it to
+a work pool whose worker runs it, each with a schedule and a trigger on the monitoring job's
 drift event. Steps that talk to the registry or a database retry with back-off. Invalid data
 stops the flow before training; the champion only moves in the last step, in one registry call.
 """
@@ -288,18 +289,55 @@ def drift_trigger(alert: Alert) -> str:
     return f"ran locally: candidate version {result['candidate_version']} {verdict}"
 
 
+def _require_server(command: str) -> str:
+    url = prefect_api_url()
+    if url is None:
+        raise RetrainingError(
+            f"`{command}` needs a Prefect server: set PREFECT_API_URL (e.g. "
+            "http://127.0.0.1:4200/api after `uv run prefect server start`). Without one, "
+            "run `make retrain` when needed."
+        )
+    return url
+
+
 def serve_deployment(settings: Settings) -> None:
     """Deploy the flow on the Prefect server with its schedule and drift trigger; blocks."""
     from prefect.events import DeploymentEventTrigger  # noqa: PLC0415
 
-    if prefect_api_url() is None:
-        raise RetrainingError(
-            "`retrain --serve` needs a Prefect server: set PREFECT_API_URL (e.g. "
-            "http://127.0.0.1:4200/api after `uv run prefect server start`). Without one, "
-            "run `make retrain` when needed."
-        )
+    _require_server("retrain --serve")
     retrain.serve(
         name="retrain",
         cron=settings.retrain_cron,
         triggers=[DeploymentEventTrigger(expect={DRIFT_EVENT})],
     )
+
+
+def deploy_to_work_pool(settings: Settings, working_dir: Path) -> str:
+    """Deploy the flow to the work pool (created if missing); returns the deployment's name.
+
+    The deployment has the schedule and the drift trigger; a worker of that pool runs it from
+    ``working_dir`` with the package installed in the worker's environment.
+    """
+    from prefect.client.orchestration import get_client  # noqa: PLC0415
+    from prefect.client.schemas.actions import WorkPoolCreate  # noqa: PLC0415
+    from prefect.deployments.runner import EntrypointType  # noqa: PLC0415
+    from prefect.events import DeploymentEventTrigger  # noqa: PLC0415
+    from prefect.exceptions import ObjectNotFound  # noqa: PLC0415
+
+    _require_server("retrain --deploy")
+    pool = settings.retrain_work_pool
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+    retrain.deploy(
+        name="retrain",
+        work_pool_name=pool,
+        cron=settings.retrain_cron,
+        triggers=[DeploymentEventTrigger(expect={DRIFT_EVENT})],
+        job_variables={"working_dir": str(working_dir.resolve())},
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        print_next_steps=False,
+    )
+    return f"{retrain.name}/retrain"

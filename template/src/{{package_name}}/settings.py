@@ -147,3 +147,8 @@ class Settings(BaseSettings):
     retrain_on_drift: bool = Field(
         default=False, description="A drift alert also starts the retraining flow."
     )
+    retrain_work_pool: str = Field(
+        default=f"{PACKAGE}-retraining",
+        description="Prefect work pool (process type) that `retrain --deploy` deploys the flow "
+        "to and `worker` takes its runs from; created when missing.",
+    )
