@@ -1,0 +1,179 @@
+"""deploy/ of a generated project, checked statically (no container engine here): the compose
+file against the Compose specification, the Kubernetes manifests against the API's schemas, the
+Prometheus configuration and alert rules with promtool, the Grafana provisioning and dashboard."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import DEFAULT_ANSWERS, render
+
+BIN = Path(sys.executable).parent
+PACKAGE = DEFAULT_ANSWERS["package_name"]
+
+
+@pytest.fixture(scope="module")
+def deploy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("deploy") / "project"
+    result = render(path, DEFAULT_ANSWERS)
+    assert result.returncode == 0, result.stderr
+    return path / "deploy"
+
+
+def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is missing: .ci/run installs it from Debian's prometheus package")
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    return found
+
+
+def test_compose_file_matches_the_compose_specification(deploy: Path) -> None:
+    compose = deploy / "compose.yaml"
+    result = run(
+        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    services = yaml.safe_load(compose.read_text())["services"]
+    expected = {
+        "postgres",
+        "mlflow",
+        "prefect-server",
+        "worker",
+        "service",
+        "prometheus",
+        "grafana",
+    }
+    assert expected <= set(services)
+    mounted = [
+        volume.split(":")[0]
+        for service in services.values()
+        for volume in service.get("volumes", [])
+        if volume.startswith("./")
+    ]
+    assert mounted, "no configuration file is mounted"
+    for source in mounted:
+        assert (deploy / source).exists(), f"compose mounts {source}, which is not generated"
+
+
+def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
+    manifests = sorted((deploy / "k8s").glob("*.yaml"))
+    kinds = {yaml.safe_load(path.read_text())["kind"] for path in manifests}
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap"} <= kinds
+    result = run(str(BIN / "kubernetes-validate"), "--strict", *map(str, manifests))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [deployment] = [
+        yaml.safe_load(path.read_text())
+        for path in manifests
+        if yaml.safe_load(path.read_text())["kind"] == "Deployment"
+    ]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert set(container["resources"]) == {"requests", "limits"}
+
+
+def test_prometheus_configuration_and_rules_pass_promtool(deploy: Path) -> None:
+    result = run(promtool(), "check", "config", str(deploy / "prometheus" / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    alerts = {
+        rule["alert"]
+        for group in yaml.safe_load((deploy / "prometheus" / "alerts.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
+    needed = {"PredictionErrors", "PredictionLatencySLO", "DegradedMode", "DataDrift"}
+    assert needed | {"InvalidLiveData", "RejectedRequests"} <= alerts
+
+
+def test_the_alerts_fire_on_their_signals_and_not_without(deploy: Path, tmp_path: Path) -> None:
+    """promtool's rule unit tests: series in, the alerts that must (and must not) fire out."""
+    rules = yaml.safe_load((deploy / "prometheus" / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations")  # what fires is under test here, not the texts
+    (tmp_path / "alerts.yml").write_text(yaml.safe_dump(rules))
+    service = 'job="service", instance="service:3000"'
+    requests = (
+        'bentoml_service_request_total{endpoint="/predict", http_response_code="%s", '
+        + service
+        + "}"
+    )
+    tests = {
+        "rule_files": ["alerts.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f"model_service_degraded{{{service}}}", "values": "1x20"},
+                    {"series": f'{PACKAGE}_drift_share{{job="monitoring"}}', "values": "0.75x20"},
+                    {"series": requests % "200", "values": "0+100x20"},
+                    {"series": requests % "500", "values": "0+5x20"},
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "10m",
+                        "alertname": "DegradedMode",
+                        "exp_alerts": [{"exp_labels": {"severity": "page"}}],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "DataDrift",
+                        "exp_alerts": [{"exp_labels": {"severity": "ticket", "job": "monitoring"}}],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "PredictionErrors",
+                        "exp_alerts": [{"exp_labels": {"severity": "page"}}],
+                    },
+                    {"eval_time": "2m", "alertname": "DegradedMode", "exp_alerts": []},
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f"model_service_degraded{{{service}}}", "values": "0x20"},
+                    {"series": f'{PACKAGE}_drift_share{{job="monitoring"}}', "values": "0.25x20"},
+                    {"series": requests % "200", "values": "0+100x20"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "15m", "alertname": name, "exp_alerts": []}
+                    for name in ("DegradedMode", "DataDrift", "PredictionErrors")
+                ],
+            },
+        ],
+    }
+    (tmp_path / "alerts_test.yml").write_text(yaml.safe_dump(tests))
+    result = run(promtool(), "test", "rules", "alerts_test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_provisions_the_datasource_the_dashboard_uses(deploy: Path) -> None:
+    grafana = deploy / "grafana"
+    [source] = yaml.safe_load(
+        (grafana / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )["datasources"]
+    provider = yaml.safe_load(
+        (grafana / "provisioning" / "dashboards" / "dashboards.yml").read_text()
+    )
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboard = json.loads((grafana / "dashboards" / "service.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        assert panel["targets"], panel["title"]
+        assert all(target["expr"] for target in panel["targets"]), panel["title"]
+    titles = " ".join(panel["title"] for panel in dashboard["panels"]).lower()
+    for signal in ("latency", "drift", "degraded"):
+        assert signal in titles
