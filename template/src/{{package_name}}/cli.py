@@ -109,9 +109,14 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _installed(command: str) -> str | None:
+    """The command installed beside this Python (the project's environment), else on PATH."""
+    beside_python = Path(sys.executable).with_name(command)
+    return str(beside_python) if beside_python.exists() else shutil.which(command)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503 - execv
-    beside_python = Path(sys.executable).with_name("bentoml")
-    bentoml = str(beside_python) if beside_python.exists() else shutil.which("bentoml")
+    bentoml = _installed("bentoml")
     if bentoml is None:
         print("bentoml is not installed: run `make setup`.", file=sys.stderr)
         return 1
@@ -121,8 +126,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503 - execv
-    beside_python = Path(sys.executable).with_name("prefect")
-    prefect = str(beside_python) if beside_python.exists() else shutil.which("prefect")
+    prefect = _installed("prefect")
     if prefect is None:
         print("prefect is not installed: run `make setup`.", file=sys.stderr)
         return 1
