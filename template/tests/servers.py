@@ -34,7 +34,8 @@ def postgres_or_skip() -> sa.Engine:
         with engine.connect():
             pass
     except sa.exc.OperationalError as error:
-        reason = f"no PostgreSQL at {POSTGRES_URL} (set TEST_POSTGRES_URL): {error}"
+        cause = str(error.orig).splitlines()[0].split(": ")[-1]  # e.g. Connection refused
+        reason = f"no PostgreSQL at {POSTGRES_URL} (set TEST_POSTGRES_URL): {cause}"
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the production-profile tests, but found {reason}")
         pytest.skip(reason)

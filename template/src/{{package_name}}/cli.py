@@ -272,6 +272,25 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if args.require_promotion and not result["promoted"] else 0
 
 
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from .comparison import compare  # noqa: PLC0415 - MLflow is slow to import
+    from .registry import CHALLENGER, aliased_version, connect  # noqa: PLC0415
+
+    version = str(args.version) if args.version else None
+    if version is None:
+        challenger = aliased_version(connect(settings), settings, CHALLENGER)
+        if challenger is None:
+            print("No challenger: `make retrain` sets one (or give --version).", file=sys.stderr)
+            return 1
+        version = str(challenger.version)
+    result = compare(
+        settings.prediction_log_url, DataContract.load(settings.contract_path), version
+    )
+    path = result.write(settings.reports_dir / "comparison")
+    print(f"{result.text()}\nReport: {path}")
+    return 0
+
+
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
     from .promotion import promote  # noqa: PLC0415 - MLflow is slow to import
 
@@ -406,6 +425,16 @@ def _add_retraining_commands(commands: "argparse._SubParsersAction[Any]") -> Non
         help="exit 1 when the candidate is refused (the evaluation gate of `make ci`)",
     )
     retrain.set_defaults(handler=_retrain)
+
+    compare = commands.add_parser(
+        "compare",
+        help="champion against challenger on the same live requests (shadow mode)",
+        description="Pair the challenger's shadow predictions with the champion's answers to the "
+        "same requests: agreement rate and, where /feedback arrived, accuracy (or MAE) of each. "
+        "Writes APP_REPORTS_DIR/comparison/comparison.json.",
+    )
+    compare.add_argument("--version", type=int, help="challenger version (default: the alias)")
+    compare.set_defaults(handler=_compare)
 
     worker = commands.add_parser(
         "worker",

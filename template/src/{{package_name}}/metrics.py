@@ -50,6 +50,32 @@ class ServiceMetrics:
             "1 when the last check of the registry for a new champion succeeded",
             multiprocess_mode="livemin",
         )
+        self.degraded_answers = prom.Counter(
+            "model_degraded_answers_total",
+            "Records answered by the baseline files because the model failed at request time",
+        )
+        self.challenger_info = prom.Gauge(
+            "model_challenger_info",
+            "The loaded challenger (value 1), for shadow and canary",
+            ["version"],
+            multiprocess_mode="livemax",
+        )
+        self.challenger_off = prom.Gauge(
+            "model_challenger_switched_off",
+            "1 while the circuit breaker keeps the challenger off",
+            multiprocess_mode="livemax",
+        )
+        self.challenger_failures = prom.Counter(
+            "model_challenger_failures_total",
+            "Challenger calls that failed (error) or were too slow (slow)",
+            ["kind"],
+        )
+        self.shadow_predictions = prom.Counter(
+            "model_shadow_predictions_total", "Records scored by the challenger in shadow mode"
+        )
+        self.shadow_skipped = prom.Counter(
+            "model_shadow_skipped_total", "Requests not shadowed because the shadow queue was full"
+        )
         self.log_written = prom.Counter("prediction_log_written_total", "Rows written to the log")
         self.log_failures = prom.Counter(
             "prediction_log_write_failures_total", "Failed writes to the prediction log (retried)"
@@ -67,6 +93,15 @@ class ServiceMetrics:
         self.model_info.labels(name, version, source).set(1)
         self.degraded.set(int(degraded))
         self.low_confidence.labels(version)
+
+    def announce_challenger(self, version: str | None) -> None:
+        """Publish which challenger is loaded (none: no series)."""
+        self.challenger_info.clear()
+        self.challenger_off.set(0)
+        for kind in ("error", "slow"):
+            self.challenger_failures.labels(kind)
+        if version is not None:
+            self.challenger_info.labels(version).set(1)
 
     def log_health(self) -> LogHealth:
         """Callbacks that keep the prediction-log metrics current."""

@@ -2,16 +2,27 @@
 
 Every ``APP_MODEL_REFRESH_SECONDS`` a background thread asks the registry which version the
 ``champion`` alias points at; when it changed (or the service is degraded), the new champion is
-loaded next to the old one and swapped in between requests. A registry that does not answer
-leaves the loaded model serving and sets ``model_registry_up`` to 0.
+loaded next to the old one and swapped in between requests. With shadow or canary on, the
+``challenger`` alias is followed the same way. A registry that does not answer leaves the loaded
+models serving and sets ``model_registry_up`` to 0.
 """
 
 import logging
 import threading
 from collections.abc import Callable
 
+from mlflow.entities.model_registry import ModelVersion
+
 from .contract import DataContract
-from .registry import LoadedModel, champion_version, client_for, load_serving_model
+from .registry import (
+    CHALLENGER,
+    LoadedModel,
+    aliased_version,
+    champion_version,
+    client_for,
+    load_serving_model,
+    load_version,
+)
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,12 +38,15 @@ class ModelRefresher:
         current: Callable[[], LoadedModel],
         swap: Callable[[LoadedModel], None],
         on_registry: Callable[[bool], None],
+        *,
+        challenger: "ChallengerSlot | None" = None,
     ) -> None:
         self._settings = settings
         self._contract = contract
         self._current = current
         self._swap = swap
         self._on_registry = on_registry
+        self._challenger = challenger
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
 
@@ -48,7 +62,10 @@ class ModelRefresher:
     def check_once(self) -> bool:
         """Swap in a new champion if there is one; True when a swap happened."""
         try:
-            champion = champion_version(client_for(self._settings), self._settings)
+            client = client_for(self._settings)
+            champion = champion_version(client, self._settings)
+            if self._challenger is not None:
+                self._challenger.follow(aliased_version(client, self._settings, CHALLENGER))
         except Exception as error:
             logger.warning("Registry unreachable, serving the loaded model: %s", error)
             self._on_registry(False)
@@ -69,3 +86,29 @@ class ModelRefresher:
     def _run(self) -> None:
         while not self._stop.wait(self._settings.model_refresh_seconds):
             self.check_once()
+
+
+class ChallengerSlot:
+    """The loaded challenger (or None), kept in step with the registry's ``challenger`` alias."""
+
+    def __init__(self, settings: Settings, swap: Callable[[LoadedModel | None], None]) -> None:
+        self._settings = settings
+        self._swap = swap
+        self.model: LoadedModel | None = None
+
+    def follow(self, version: ModelVersion | None) -> None:
+        """Load the version the alias names now, or drop the challenger if there is none."""
+        wanted = None if version is None else str(version.version)
+        if wanted == (None if self.model is None else self.model.version):
+            return
+        if wanted is None:
+            logger.info("No challenger any more: shadow and canary stop")
+            self.model = None
+        else:
+            try:
+                self.model = load_version(self._settings, wanted)
+            except Exception as error:  # a broken challenger must not touch the champion
+                logger.warning("Challenger version %s not loaded: %s", wanted, error)
+                return
+            logger.info("Challenger: version %s", wanted)
+        self._swap(self.model)

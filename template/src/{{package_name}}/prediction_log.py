@@ -40,6 +40,21 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
 )
 
+shadow_predictions = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("prediction_id", sa.String(80), nullable=False, index=True),  # the champion's
+    sa.Column("request_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False, index=True),
+    sa.Column("prediction", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+)
+"""What the challenger answered in shadow mode, for the champion's prediction it shadows."""
+
 feedback = sa.Table(
     "feedback",
     metadata,
@@ -62,7 +77,7 @@ class LogHealth:
 
 @dataclass
 class _State:
-    pending: deque[dict[str, Any]] = field(default_factory=deque)
+    pending: deque[tuple[sa.Table, dict[str, Any]]] = field(default_factory=deque)
     lock: threading.Condition = field(default_factory=threading.Condition)
     stopping: bool = False
     writing: bool = False
@@ -104,10 +119,10 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def submit(self, rows: list[dict[str, Any]]) -> None:
-        """Queue rows for writing; never blocks on the database."""
+    def submit(self, rows: list[dict[str, Any]], table: sa.Table = predictions) -> None:
+        """Queue rows of ``table`` for writing; never blocks on the database."""
         with self._state.lock:
-            self._state.pending.extend(rows)
+            self._state.pending.extend((table, row) for row in rows)
             overflow = len(self._state.pending) - self._max_pending
             for _ in range(max(overflow, 0)):
                 self._state.pending.popleft()
@@ -169,7 +184,9 @@ class PredictionLog:
                 with self._engine.begin() as connection:
                     if not self._tables_ready:
                         metadata.create_all(connection)
-                    connection.execute(predictions.insert(), batch)
+                    for table in dict.fromkeys(table for table, _ in batch):
+                        rows = [row for of, row in batch if of is table]
+                        connection.execute(table.insert(), rows)
                 self._tables_ready = True
             except sa.exc.SQLAlchemyError as error:
                 reason = str(error).splitlines()[0]

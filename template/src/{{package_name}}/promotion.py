@@ -12,10 +12,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from .errors import PromotionError
-from .registry import CHAMPION, champion_version, connect
+from .registry import CHALLENGER, CHAMPION, champion_version, connect
 from .settings import Settings
 
-CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
 
 
@@ -51,10 +50,25 @@ def promote(settings: Settings, version: str) -> AliasMove:
     previous = past[-1] if past else None
     if previous == version:
         return AliasMove(previous, version)
+    if settings.promotion_min_shadow_rows > 0 and version not in past:
+        _require_shadow_evidence(settings, version)
     client.set_registered_model_alias(settings.model_name, CHAMPION, version)
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
     _drop_challenger_if(client, settings, version)
     return AliasMove(previous, version)
+
+
+def _require_shadow_evidence(settings: Settings, version: str) -> None:
+    from .comparison import shadow_rows  # noqa: PLC0415 - only with the gate on
+
+    needed = settings.promotion_min_shadow_rows
+    seen = shadow_rows(settings.prediction_log_url, version)
+    if seen < needed:
+        raise PromotionError(
+            f"version {version} has {seen} shadow predictions; APP_PROMOTION_MIN_SHADOW_ROWS "
+            f"asks for {needed}. Keep it as challenger with shadow mode on "
+            "(APP_SHADOW_ENABLED=true) until it has them; `compare` shows the evidence"
+        )
 
 
 def rollback(settings: Settings) -> AliasMove:

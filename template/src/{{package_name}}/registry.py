@@ -29,6 +29,7 @@ from .reference_data import load_reference, log_reference
 from .settings import PACKAGE, Settings
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 # MLflow "models from code": this file is logged with the model and run when it is loaded.
 BASELINE_MODEL_CODE = f"""
 import mlflow
@@ -57,12 +58,13 @@ class RegisteredModel:
     again only costs time: about a third of the model call per request, as measured.
     """
 
-    def __init__(self, model_uri: str) -> None:
+    def __init__(self, model_uri: str, *, explain: bool = False) -> None:
         self._model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+        self._params = {"explain": True} if explain else None
 
     def predict(self, model_input: pd.DataFrame, /) -> pd.DataFrame:
         """Score the rows of ``model_input``."""
-        output: pd.DataFrame = self._model.predict(None, model_input)
+        output: pd.DataFrame = self._model.predict(None, model_input, self._params)
         return output
 
 
@@ -129,14 +131,26 @@ def _error_code(error: MlflowException) -> int:
     return int(ErrorCode.Value(error.error_code))
 
 
-def champion_version(client: MlflowClient, settings: Settings) -> ModelVersion | None:
-    """The version the ``champion`` alias points at, or None when there is none yet."""
+def aliased_version(client: MlflowClient, settings: Settings, alias: str) -> ModelVersion | None:
+    """The version ``alias`` points at, or None when the alias (or the model) does not exist."""
     try:
-        return client.get_model_version_by_alias(settings.model_name, CHAMPION)
+        return client.get_model_version_by_alias(settings.model_name, alias)
     except MlflowException as error:
         if _error_code(error) in (INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST):
             return None
         raise
+
+
+def champion_version(client: MlflowClient, settings: Settings) -> ModelVersion | None:
+    """The version the ``champion`` alias points at, or None when there is none yet."""
+    return aliased_version(client, settings, CHAMPION)
+
+
+def load_version(settings: Settings, version: str) -> LoadedModel:
+    """A registered version, loaded to answer (the challenger's way in; no fallback)."""
+    uri = f"models:/{settings.model_name}/{version}"
+    predictor = RegisteredModel(uri, explain=settings.explain_predictions)
+    return LoadedModel(predictor, settings.model_name, version, uri)
 
 
 def log_model_version(
@@ -221,7 +235,9 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
                 f"model '{settings.model_name}' has no '{CHAMPION}' alias: run `make setup`"
             )
         return LoadedModel(
-            predictor=RegisteredModel(f"models:/{settings.model_name}@{CHAMPION}"),
+            predictor=RegisteredModel(
+                f"models:/{settings.model_name}@{CHAMPION}", explain=settings.explain_predictions
+            ),
             name=settings.model_name,
             version=str(champion.version),
             source=f"models:/{settings.model_name}@{CHAMPION}",
@@ -229,15 +245,20 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
     except Exception as error:  # any failure here must leave the service answering
         reason = f"{type(error).__name__}: {error}"
         logger.warning("Serving the baseline from %s, degraded: %s", settings.baseline_path, reason)
-        rules = BaselineRules.load(settings.baseline_path, contract)
-        return LoadedModel(
-            predictor=ConfigBaseline(rules, contract.problem_type),
-            name=settings.model_name,
-            version="baseline-config",
-            source=str(settings.baseline_path),
-            degraded=True,
-            reason=reason,
-        )
+        return baseline_from_files(settings, contract, reason)
+
+
+def baseline_from_files(settings: Settings, contract: DataContract, reason: str) -> LoadedModel:
+    """The baseline read from its rules file: what answers, degraded, when a model fails."""
+    rules = BaselineRules.load(settings.baseline_path, contract)
+    return LoadedModel(
+        predictor=ConfigBaseline(rules, contract.problem_type),
+        name=settings.model_name,
+        version="baseline-config",
+        source=str(settings.baseline_path),
+        degraded=True,
+        reason=reason,
+    )
 
 
 def champion_reference(settings: Settings) -> tuple[ModelVersion, pd.DataFrame]:

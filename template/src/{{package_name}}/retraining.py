@@ -28,6 +28,7 @@ from .contract_schemas import cast_features
 from .datasets import fingerprint, read_table
 from .errors import RetrainingError
 from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
+from .explanations import typical_values
 from .promotion import promote, set_challenger
 from .registry import (
     CHAMPION,
@@ -112,20 +113,37 @@ def register_candidate(
 ) -> str:
     """Log the candidate with its training data as reference; returns its version."""
     settings, contract = setup.settings, setup.contract
+    version = register_pipeline(settings, contract, pipeline, training, facts)
+    set_challenger(settings, version)
+    return version
+
+
+def register_pipeline(
+    settings: Settings,
+    contract: DataContract,
+    pipeline: Pipeline,
+    training: pd.DataFrame,
+    tags: dict[str, str],
+) -> str:
+    """Register a fitted pipeline with its training data and typical values; its version."""
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "pipeline.joblib"
+        path, typical = Path(scratch) / "pipeline.joblib", Path(scratch) / "typical_values.json"
         joblib.dump(pipeline, path)
+        typical.write_text(json.dumps(typical_values(training, contract)), "utf-8")
         version = log_model_version(
             settings,
             contract,
             kind="candidate",
             model_code=TRAINED_MODEL_CODE,
-            artifacts={"pipeline": path, "contract": settings.contract_path},
+            artifacts={
+                "pipeline": path,
+                "contract": settings.contract_path,
+                "typical_values": typical,
+            },
             reference=training,
-            tags=facts,
+            tags=tags,
             requirements=(*SERVING_REQUIREMENTS, "scikit-learn"),
         )
-    set_challenger(settings, str(version.version))
     return str(version.version)
 
 
@@ -192,20 +210,28 @@ def record_and_decide(
         client.log_metric(version.run_id, f"champion_{name}", value)
     for path in (*paths.values(), validation_path, image):
         client.log_artifact(version.run_id, str(path), artifact_path="evaluation")
-    decision = "promoted" if report.decision.promote else "refused"
+    promoted, reason = report.decision.promote, report.decision.reason
+    if promoted and settings.promotion_min_shadow_rows > 0:
+        promoted = False
+        reason += (
+            f"; better, kept as challenger until it has {settings.promotion_min_shadow_rows} "
+            "shadow predictions (APP_PROMOTION_MIN_SHADOW_ROWS): run the service with "
+            "APP_SHADOW_ENABLED=true, check `compare`, then `promote`"
+        )
+    decision = "promoted" if promoted else "refused"
     client.set_model_version_tag(settings.model_name, version.version, "decision", decision)
     client.set_model_version_tag(
-        settings.model_name, version.version, "decision_reason", report.decision.reason[:5000]
+        settings.model_name, version.version, "decision_reason", reason[:5000]
     )
     champion = report.champion_version
-    if report.decision.promote:
+    if promoted:
         champion = promote(settings, report.candidate_version).current
     return RetrainResult(
         candidate_version=report.candidate_version,
         previous_champion=report.champion_version,
         champion=champion,
-        promoted=report.decision.promote,
-        reason=report.decision.reason,
+        promoted=promoted,
+        reason=reason,
         report=str(paths["md"]),
     )
 

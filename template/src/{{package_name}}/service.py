@@ -3,16 +3,24 @@
 ``POST /predict`` scores records shaped by the data contract, ``POST /feedback`` stores true
 outcomes, ``GET /model`` says which model answers; ``/livez``, ``/readyz`` and ``/metrics`` are
 BentoML's. Start it with ``make serve``.
+
+With ``APP_SHADOW_ENABLED`` or ``APP_CANARY_SHARE``, the registry's ``challenger`` is scored off the
+response path (shadow) or answers a stable share of callers (canary), behind a circuit breaker. A
+model that fails on a request is answered for by the baseline files, and the response says so.
 """
 
 import json
 import logging
 import math
+import random
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import bentoml
+import pandas as pd
 from bentoml.exceptions import NotFound, ServiceUnavailable
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,9 +29,17 @@ from .contract import DataContract, ProblemType
 from .contract_schemas import outcome_type, record_model, records_frame
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import service_metrics
-from .model_refresh import ModelRefresher
-from .prediction_log import PredictionLog, now
-from .registry import LoadedModel, load_serving_model
+from .model_refresh import ChallengerSlot, ModelRefresher
+from .prediction_log import PredictionLog, now, shadow_predictions
+from .registry import (
+    CHALLENGER,
+    LoadedModel,
+    aliased_version,
+    baseline_from_files,
+    client_for,
+    load_serving_model,
+)
+from .rollout import CircuitBreaker, goes_to_canary
 from .scoring import score
 from .settings import PACKAGE, Settings
 
@@ -61,6 +77,10 @@ class PredictResponse(BaseModel):
     request_id: str
     model_name: str
     model_version: str
+    route: str = Field(
+        description="champion; canary (the challenger answered); or fallback (the model failed "
+        "on this request and the baseline files answered)."
+    )
     degraded: bool
     results: list[PredictionResult]
 
@@ -73,6 +93,9 @@ class FeedbackReceipt(BaseModel):
 
 
 _current: dict[str, Any] = {}
+SHADOW_QUEUE = 64
+"""Requests waiting for shadow scoring at most; past it, requests are not shadowed (counted)."""
+ROLLOUT = settings.shadow_enabled or settings.canary_share > 0
 
 
 def current_model_info() -> dict[str, Any]:
@@ -89,11 +112,40 @@ class PredictionService:
     def __init__(self) -> None:
         self.metrics = service_metrics()
         self.log = PredictionLog(settings.prediction_log_url, self.metrics.log_health())
+        self.fallback = baseline_from_files(settings, contract, "the model failed on a request")
         self._use(load_serving_model(settings, contract))
+        self.breaker = self._new_breaker()
+        self.challenger = ChallengerSlot(settings, self._use_challenger) if ROLLOUT else None
+        self._shadow = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
+        self._shadow_waiting = threading.Semaphore(SHADOW_QUEUE)
+        if self.challenger is not None:
+            try:
+                client = client_for(settings)
+                self.challenger.follow(aliased_version(client, settings, CHALLENGER))
+            except Exception as error:  # the refresher tries again
+                logger.warning("Challenger not loaded at start: %s", error)
         self.refresher = ModelRefresher(
-            settings, contract, lambda: self.model, self._use, self.metrics.registry_up.set
+            settings,
+            contract,
+            lambda: self.model,
+            self._use,
+            self.metrics.registry_up.set,
+            challenger=self.challenger,
         )
         self.refresher.start()
+
+    def _new_breaker(self) -> CircuitBreaker:
+        return CircuitBreaker(
+            settings.challenger_max_failures,
+            settings.challenger_cooldown_seconds,
+            on_change=lambda is_open: self.metrics.challenger_off.set(int(is_open)),
+        )
+
+    def _use_challenger(self, model: LoadedModel | None) -> None:
+        """Shadow and canary use ``model`` from the next request on, with a fresh breaker."""
+        self.breaker = self._new_breaker()
+        self.metrics.announce_challenger(None if model is None else model.version)
+        _current.update(challenger=None if model is None else model.version)
 
     def _use(self, model: LoadedModel) -> None:
         """Answer with ``model`` from the next request on."""
@@ -111,7 +163,8 @@ class PredictionService:
 
     @bentoml.on_shutdown
     def _write_pending_predictions(self) -> None:
-        """On a graceful stop, write what waits for the prediction log (up to 10 s)."""
+        """On a graceful stop, finish shadow scoring, then write what waits for the log (10 s)."""
+        self._shadow.shutdown(wait=True, cancel_futures=True)
         self.log.close()
 
     def __is_ready__(self) -> bool:
@@ -119,13 +172,27 @@ class PredictionService:
         return self.model is not None
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[BaseModel]) -> PredictResponse:
+    async def predict(self, records: list[BaseModel], ctx: bentoml.Context) -> PredictResponse:
         """Score one or many records."""
         started = time.perf_counter()
-        model = self.model  # one model for the whole request, even if a new one is swapped in
         request_id = uuid.uuid4().hex
         inputs = [record.model_dump(by_alias=True) for record in records]
-        scored = score(model, records_frame(inputs, contract), settings.review_threshold)
+        frame = records_frame(inputs, contract)
+        # One model for the whole request, even if a new one is swapped in meanwhile.
+        challenger = None if self.challenger is None else self.challenger.model
+        model, route, scored = self.model, "champion", None
+        if challenger is not None and self._in_canary(ctx, inputs, request_id):
+            scored = self._challenger_score(challenger, frame)
+            if scored is not None:
+                model, route = challenger, "canary"
+        if scored is None:
+            try:
+                scored = score(model, frame, settings.review_threshold)
+            except Exception:
+                logger.exception("Model version %s failed on a request: baseline", model.version)
+                model, route = self.fallback, "fallback"
+                scored = score(model, frame, settings.review_threshold)
+                self.metrics.degraded_answers.inc(len(frame))
         results = [
             # Built from the model's own output, so not validated again: per record, that cost
             # more than the baseline's scoring.
@@ -150,13 +217,97 @@ class PredictionService:
             scored["needs_review"],
             contract.problem_type is ProblemType.REGRESSION,
         )
+        if route == "champion" and challenger is not None and self._shadows():
+            self._shadow_later(challenger, frame, request_id, results)
         return PredictResponse(
             request_id=request_id,
             model_name=model.name,
             model_version=model.version,
+            route=route,
             degraded=model.degraded,
             results=results,
         )
+
+    def _in_canary(self, ctx: bentoml.Context, inputs: list[dict[str, Any]], fallback: str) -> bool:
+        """Whether this caller is answered by the challenger (stable per routing key)."""
+        if settings.canary_share <= 0 or not self.breaker.allows():
+            return False
+        key = ctx.request.headers.get("x-routing-key")
+        if not key and contract.id_column and inputs[0].get(contract.id_column) is not None:
+            key = str(inputs[0][contract.id_column])
+        return goes_to_canary(key or fallback, settings.canary_share)
+
+    def _challenger_score(
+        self, challenger: LoadedModel, frame: pd.DataFrame
+    ) -> pd.DataFrame | None:
+        """The challenger's scores, timed against its budget; None (and a failure) on error."""
+        started = time.perf_counter()
+        try:
+            scored = score(challenger, frame, settings.review_threshold)
+        except Exception as error:
+            self.metrics.challenger_failures.labels("error").inc()
+            self.breaker.failed(f"{type(error).__name__}: {error}")
+            return None
+        latency_ms = (time.perf_counter() - started) * 1000
+        if latency_ms > settings.challenger_latency_budget_ms:
+            self.metrics.challenger_failures.labels("slow").inc()
+            self.breaker.failed(
+                f"{latency_ms:.0f} ms, budget {settings.challenger_latency_budget_ms:g}"
+            )
+        else:
+            self.breaker.succeeded()
+        scored.attrs["latency_ms"] = latency_ms
+        return scored
+
+    def _shadows(self) -> bool:
+        return (
+            settings.shadow_enabled
+            and self.breaker.allows()
+            and random.random() < settings.shadow_sample_rate  # noqa: S311 - sampling, not secrets
+        )
+
+    def _shadow_later(
+        self,
+        challenger: LoadedModel,
+        frame: pd.DataFrame,
+        request_id: str,
+        results: list[PredictionResult],
+    ) -> None:
+        """Score with the challenger on the shadow thread; the response does not wait."""
+        if not self._shadow_waiting.acquire(blocking=False):
+            self.metrics.shadow_skipped.inc()
+            return
+        ids = [result.prediction_id for result in results]
+
+        def run() -> None:
+            try:
+                scored = self._challenger_score(challenger, frame)
+                if scored is not None:
+                    self._log_shadow(challenger, request_id, ids, scored)
+            finally:
+                self._shadow_waiting.release()
+
+        self._shadow.submit(run)
+
+    def _log_shadow(
+        self, challenger: LoadedModel, request_id: str, ids: list[str], scored: pd.DataFrame
+    ) -> None:
+        created_at = now()
+        rows = [
+            {
+                "prediction_id": prediction_id,
+                "request_id": request_id,
+                "created_at": created_at,
+                "model_name": challenger.name,
+                "model_version": challenger.version,
+                "prediction": json.dumps(row["prediction"]),
+                "confidence": None if math.isnan(row["confidence"]) else row["confidence"],
+                "latency_ms": scored.attrs["latency_ms"],
+            }
+            for prediction_id, row in zip(ids, scored.to_dict(orient="records"), strict=True)
+        ]
+        self.log.submit(rows, table=shadow_predictions)
+        self.metrics.shadow_predictions.inc(len(rows))
 
     @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
     def feedback(self, prediction_id: str, outcome: str | float) -> FeedbackReceipt:

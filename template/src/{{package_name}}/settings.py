@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         "audit trail and the metrics count every status; the line costs about a tenth of a "
         "request's time.",
     )
+    explain_predictions: bool = Field(
+        default=False,
+        description="Trained models name the features that moved each answer most (one extra "
+        "batched model call per request: see docs/benchmarks of the template for its cost). "
+        "The baseline always names its rule.",
+    )
     max_batch_size: int = Field(
         default=1000, ge=1, description="Most records one /predict request may carry."
     )
@@ -146,6 +152,42 @@ class Settings(BaseSettings):
     )
     retrain_on_drift: bool = Field(
         default=False, description="A drift alert also starts the retraining flow."
+    )
+    shadow_enabled: bool = Field(
+        default=False,
+        description="Also score requests with the `challenger` alias, off the response path, "
+        "and log its predictions beside the champion's (same request id); the answer stays "
+        "the champion's. `compare` reports the two.",
+    )
+    shadow_sample_rate: float = Field(
+        default=1.0, gt=0, le=1, description="Share of requests scored in shadow mode."
+    )
+    canary_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of callers answered by the `challenger`, chosen by the request's "
+        "X-Routing-Key header (else the first record's id), so a caller keeps its model.",
+    )
+    challenger_latency_budget_ms: float = Field(
+        default=250,
+        gt=0,
+        description="A challenger answer slower than this counts as a failure.",
+    )
+    challenger_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Challenger errors or slow answers in a row that switch it off (the circuit "
+        "breaker opens; shadow and canary stop).",
+    )
+    challenger_cooldown_seconds: float = Field(
+        default=300, gt=0, description="After this, a switched-off challenger is tried again."
+    )
+    promotion_min_shadow_rows: int = Field(
+        default=0,
+        ge=0,
+        description="If above 0, a version is promoted only with at least this many shadow "
+        "predictions logged; retraining then leaves a better candidate as `challenger`.",
     )
     retrain_work_pool: str = Field(
         default=f"{PACKAGE}-retraining",
