@@ -7,7 +7,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import first_prediction, footprint, in_project, serving, shadow
+from . import first_prediction, footprint, in_project, rollout, serving
 
 
 def machine() -> str:
@@ -47,7 +47,7 @@ def main() -> None:
         serving.run(project, args.seconds)
         in_project.run(project, "validation_drift", *map(str, args.rows))
         in_project.run(project, "retraining")
-        shadow.run(project, args.seconds)
+        rollout.run(project, args.seconds)
         footprint.run(project)
 
 

@@ -1,7 +1,8 @@
-"""What shadow mode adds to a request: the generated service with the challenger scored off the
-response path against the same service without it, driven by wrk with one-record requests.
+"""What shadow mode and explanations add to a request: the generated service (a trained champion)
+with the challenger scored off the response path, and with each answer explained, against the
+same service with neither, driven by wrk with one-record requests.
 
-Needs a `challenger` alias in the project's registry: the retraining benchmark leaves one.
+Needs a trained champion and a `challenger` alias: the retraining benchmark leaves both.
 """
 
 import json
@@ -13,7 +14,11 @@ from .serving import load, lua_script
 
 
 def run(project: Path, seconds: int) -> None:
-    modes = {"shadow off": {}, "shadow on (every request)": {"APP_SHADOW_ENABLED": "true"}}
+    modes = {
+        "plain": {},
+        "shadow on (every request)": {"APP_SHADOW_ENABLED": "true"},
+        "explanations on": {"APP_EXPLAIN_PREDICTIONS": "true"},
+    }
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         script = lua_script(1, Path(folder))
@@ -32,13 +37,19 @@ def run(project: Path, seconds: int) -> None:
                 results[mode] = load(url, script, seconds)
             finally:
                 stop(process)
-    print(f"## Shadow mode (wrk, one record per request, {seconds} s per run)\n")
+    print(f"## Shadow mode and explanations (wrk, one record per request, {seconds} s per run)\n")
     print("| Mode | Requests/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |")
     for mode, figures in results.items():
         print(f"| {mode} | {figures['rps']:.0f} | {figures['p50']:.1f} | {figures['p99']:.1f} |")
-    off, on = results["shadow off"], results["shadow on (every request)"]
+    plain = results["plain"]
+    for mode in ("shadow on (every request)", "explanations on"):
+        on = results[mode]
+        print(
+            f"- {mode}: **{on['p50'] - plain['p50']:+.1f} ms at p50**, "
+            f"**{on['p99'] - plain['p99']:+.1f} ms at p99**, throughput "
+            f"{on['rps'] / plain['rps']:.2f}x"
+        )
     print(
-        f"\nShadow mode adds **{on['p50'] - off['p50']:+.1f} ms at p50** and "
-        f"**{on['p99'] - off['p99']:+.1f} ms at p99** (throughput {on['rps'] / off['rps']:.2f}x): "
-        "the challenger runs on its own thread, so the cost is the CPU it takes from requests.\n"
+        "\nShadow scoring runs on its own thread, so what it costs a request is the CPU it takes "
+        "from the others.\n"
     )
