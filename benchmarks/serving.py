@@ -25,13 +25,13 @@ def lua_script(records: int, folder: Path) -> Path:
     return path
 
 
-def load(url: str, script: Path, seconds: int) -> dict[str, float]:
+def load(url: str, script: Path, seconds: int, connections: int = CONNECTIONS) -> dict[str, float]:
     """wrk's requests per second and latency percentiles (ms)."""
     subprocess.run(
         ["wrk", "-t1", "-c4", "-d2s", "-s", str(script), url], check=True, capture_output=True
     )
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True,
         capture_output=True,
         text=True,
@@ -40,7 +40,9 @@ def load(url: str, script: Path, seconds: int) -> dict[str, float]:
         raise RuntimeError(f"{url} answered errors under load:\n{output}")
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for percentile in ("50", "99"):
-        value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)$", output, re.M).groups()
+        value, unit = re.search(
+            rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M
+        ).groups()
         figures[f"p{percentile}"] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     return figures
 
