@@ -13,7 +13,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from .contract import DataContract
-from .prediction_log import engine_for, feedback, metadata, predictions, shadow_predictions
+from .prediction_log import (
+    engine_for,
+    feedback,
+    metadata,
+    predictions,
+    shadow_predictions,
+    with_latest_feedback,
+)
 
 AGREEMENT_TOLERANCE = 0.1
 """Regression answers agree when they differ by at most this share of the champion's value."""
@@ -78,26 +85,13 @@ def compare(url: str, contract: DataContract, challenger_version: str) -> Compar
     engine, shadow = engine_for(url), shadow_predictions
     try:
         metadata.create_all(engine)
-        latest = (
-            sa.select(feedback.c.prediction_id, sa.func.max(feedback.c.id).label("feedback_id"))
-            .group_by(feedback.c.prediction_id)
-            .subquery()
-        )
-        query = (
-            sa.select(
-                predictions.c.model_version,
-                predictions.c.prediction,
-                shadow.c.prediction.label("shadow"),
-                feedback.c.outcome,
-            )
-            .join(
-                shadow_predictions,
-                shadow_predictions.c.prediction_id == predictions.c.prediction_id,
-            )
-            .outerjoin(latest, latest.c.prediction_id == predictions.c.prediction_id)
-            .outerjoin(feedback, feedback.c.id == latest.c.feedback_id)
-            .where(shadow.c.model_version == challenger_version)
-        )
+        paired = sa.select(
+            predictions.c.model_version,
+            predictions.c.prediction,
+            shadow.c.prediction.label("shadow"),
+            feedback.c.outcome,
+        ).join(shadow, shadow.c.prediction_id == predictions.c.prediction_id)
+        query = with_latest_feedback(paired).where(shadow.c.model_version == challenger_version)
         with engine.connect() as connection:
             rows = list(connection.execute(query).all())
     finally:

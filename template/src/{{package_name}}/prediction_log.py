@@ -207,6 +207,18 @@ class PredictionLog:
                 self._state.lock.notify_all()
 
 
+def with_latest_feedback(query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` on predictions, with the latest feedback of each prediction outer-joined."""
+    latest = (
+        sa.select(feedback.c.prediction_id, sa.func.max(feedback.c.id).label("feedback_id"))
+        .group_by(feedback.c.prediction_id)
+        .subquery()
+    )
+    return query.outerjoin(latest, latest.c.prediction_id == predictions.c.prediction_id).outerjoin(
+        feedback, feedback.c.id == latest.c.feedback_id
+    )
+
+
 def read_window(url: str, *, rows: int, since: datetime | None = None) -> pd.DataFrame:
     """The most recent ``rows`` predictions (newer than ``since``), oldest first.
 
@@ -216,22 +228,17 @@ def read_window(url: str, *, rows: int, since: datetime | None = None) -> pd.Dat
     engine = engine_for(url)
     try:
         metadata.create_all(engine)  # a log that was never written is an empty window
-        latest = (
-            sa.select(feedback.c.prediction_id, sa.func.max(feedback.c.id).label("feedback_id"))
-            .group_by(feedback.c.prediction_id)
-            .subquery()
-        )
         query = (
-            sa.select(
-                predictions.c.prediction_id,
-                predictions.c.created_at,
-                predictions.c.model_version,
-                predictions.c.inputs,
-                predictions.c.prediction,
-                feedback.c.outcome,
+            with_latest_feedback(
+                sa.select(
+                    predictions.c.prediction_id,
+                    predictions.c.created_at,
+                    predictions.c.model_version,
+                    predictions.c.inputs,
+                    predictions.c.prediction,
+                    feedback.c.outcome,
+                )
             )
-            .outerjoin(latest, latest.c.prediction_id == predictions.c.prediction_id)
-            .outerjoin(feedback, feedback.c.id == latest.c.feedback_id)
             .order_by(predictions.c.created_at.desc(), predictions.c.prediction_id.desc())
             .limit(rows)
         )
