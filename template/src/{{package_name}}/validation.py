@@ -130,7 +130,8 @@ def _needs_type_check(column: pd.Series, kind: FeatureType) -> bool:
 
 
 def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """The batch as the suite checks it: numbers parsed, plus shadow columns as written.
+    """The batch as the suite checks it: numbers parsed, text as categories, plus shadow
+    columns as written.
 
     Shadow columns exist only where the type must be checked row by row: text columns, or
     floats where the contract wants whole numbers.
@@ -155,7 +156,9 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
             if _needs_type_check(frame[column], numeric[name]):
                 prepared[name + AS_WRITTEN] = _as_written(frame[column])
         else:
-            prepared[name] = _as_written(frame[column])
+            # Text as categories: Great Expectations copies the batch for each expectation and
+            # hashes it for each run, and codes cost a fraction of strings (ids included).
+            prepared[name] = _as_written(frame[column]).astype("category")
     # Built at once, the frame holds one block per type: Great Expectations copies it per
     # expectation, and a frame grown column by column is re-consolidated on every copy.
     return pd.DataFrame(prepared, index=frame.index)
@@ -271,34 +274,30 @@ def validate(
 
     ``require_id=False`` is for batches without the id column, such as logged traffic.
     """
-    import great_expectations as gx  # noqa: PLC0415
-
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     started = time.perf_counter()
     prepared = prepare(frame, contract)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    batch = (
-        context.data_sources.add_pandas("batches")
-        .add_dataframe_asset("batch")
-        .add_batch_definition_whole_dataframe("whole batch")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name="contract"))
     checks = expectations(contract, set(prepared.columns), require_target, require_id)
-    for check in checks:
-        suite.add_expectation(check)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name="contract", data=batch, suite=suite)
-    )
+    # Most batches pass: the first run only asks whether each expectation holds, which spares
+    # Great Expectations collecting examples and their ids for every column. Only the broken
+    # expectations run again for what the report shows.
+    context = _ephemeral_context()
+    verdicts = _run(context, "verdicts", prepared, checks, {"result_format": "BOOLEAN_ONLY"})
+    broken = [item.expectation_config for item in verdicts if not item.success]
     id_columns = [contract.id_column] if contract.id_column in prepared else []
-    result = definition.run(
-        batch_parameters={"dataframe": prepared},
-        result_format={"result_format": "SUMMARY", "unexpected_index_column_names": id_columns},
+    details = (
+        _run(
+            context,
+            "details",
+            prepared,
+            broken,
+            {"result_format": "SUMMARY", "unexpected_index_column_names": id_columns},
+        )
+        if broken
+        else []
     )
     failures = [
-        _failure(item, len(frame), contract.id_column)
-        for item in result.results
-        if not item.success
+        _failure(item, len(frame), contract.id_column) for item in details if not item.success
     ]
     return ValidationReport(
         source=source,
@@ -307,6 +306,37 @@ def validate(
         seconds=round(time.perf_counter() - started, 3),
         failures=failures,
     )
+
+
+def _ephemeral_context() -> Any:  # noqa: ANN401 - Great Expectations' context types are internal
+    import great_expectations as gx  # noqa: PLC0415
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    context.data_sources.add_pandas("batches").add_dataframe_asset("batch")
+    return context
+
+
+def _run(
+    context: Any,  # noqa: ANN401
+    name: str,
+    prepared: pd.DataFrame,
+    checks: list[Any],
+    result_format: dict[str, Any],
+) -> list[Any]:
+    """Run ``checks`` on the whole frame as one batch; their results, in any order."""
+    import great_expectations as gx  # noqa: PLC0415
+
+    asset = context.data_sources.get("batches").get_asset("batch")
+    batch = asset.add_batch_definition_whole_dataframe(name)
+    # A suite handed over whole is stored once; adding expectations one by one re-serialises
+    # the suite after each.
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=checks))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    result = definition.run(batch_parameters={"dataframe": prepared}, result_format=result_format)
+    return list(result.results)
 
 
 def _failure(item: Any, rows: int, id_column: str | None) -> Failure:  # noqa: ANN401
