@@ -184,3 +184,16 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     current = next_version()
     git(source, "tag", current)
     return Versions(source, current)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the timings tests recorded as ``(name, seconds)`` lists (the workshop's labs),
+    from whichever worker ran them."""
+    for report in terminalreporter.stats.get("passed", []):
+        for title, timings in getattr(report, "user_properties", []):
+            if isinstance(timings, list):
+                terminalreporter.write_line(f"\n{title}:")
+                for name, seconds in timings:
+                    terminalreporter.write_line(f"  {name:<22} {seconds:6.1f} s")
+                total = sum(seconds for _, seconds in timings)
+                terminalreporter.write_line(f"  {'total':<22} {total:6.1f} s")

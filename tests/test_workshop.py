@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def wait_until_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def test_every_lab_runs_as_written(
-    versions: Versions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    versions: Versions, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     assert [lab.name[:6] for lab in LABS] == [f"lab-{n}-" for n in range(1, len(LABS) + 1)]
     port = free_port()
@@ -99,11 +100,8 @@ def test_every_lab_runs_as_written(
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-    with capsys.disabled():
-        print("\nworkshop hands-on time (commands only):")
-        for name, seconds in timings:
-            print(f"  {name:<22} {seconds:6.1f} s")
-        print(f"  {'total':<22} {sum(s for _, s in timings):6.1f} s")
+    # Printed at the end of the run by conftest.pytest_terminal_summary.
+    record_property("workshop hands-on time (commands only)", timings)
 
 
 def run(step: Step, cwd: Path, env: dict[str, str], port: int, lab: str) -> None:
