@@ -142,11 +142,10 @@ def _needs_type_check(column: pd.Series, kind: FeatureType) -> bool:
 
 
 def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """The batch as the suite checks it: numbers parsed, text as categories, plus shadow
-    columns as written.
+    """The batch as the suite checks it: numbers parsed, text as categories, shadow columns.
 
-    Shadow columns exist only where the type must be checked row by row: text columns, or
-    floats where the contract wants whole numbers.
+    Shadow columns keep numbers as written. They exist only where the type must be checked row
+    by row: text columns, or floats where the contract wants whole numbers.
     """
     prepared: dict[str, pd.Series] = {}
     numeric = {
