@@ -150,7 +150,8 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
     make_project: MakeProject,
 ) -> None:
     """What the Dockerfile installs (`--no-default-groups`) imports the service and its CLI,
-    without the training, validation and monitoring stack."""
+    without the training, validation and monitoring stack, and on its own registers the baseline
+    in the embedded registry and loads it as the service does."""
     project = make_project()
     serving = project.path / ".local" / "serving-venv"
     env = {**project.env, "UV_PROJECT_ENVIRONMENT": str(serving)}
@@ -171,6 +172,32 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
+
+    registry = {**env, "APP_MLFLOW_TRACKING_URI": f"sqlite:///{serving}/registry.db"}
+    python = str(serving / "bin" / "python")
+    bootstrap = subprocess.run(
+        [python, "-m", "customer_churn", "bootstrap"],
+        cwd=project.path,
+        env=registry,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "registered the baseline as customer_churn version 1" in bootstrap.stdout, (
+        bootstrap.stdout + bootstrap.stderr[-3000:]
+    )
+    load = (
+        "from customer_churn.contract import DataContract; "
+        "from customer_churn.registry import load_serving_model; "
+        "from customer_churn.settings import Settings; "
+        "settings = Settings(); "
+        "model = load_serving_model(settings, DataContract.load(settings.contract_path)); "
+        "print(model.version, model.degraded)"
+    )
+    loaded = subprocess.run(
+        [python, "-c", load], cwd=project.path, env=registry, capture_output=True, text=True
+    )
+    assert loaded.stdout.split()[-2:] == ["1", "False"], loaded.stdout + loaded.stderr[-3000:]
 
 
 def test_make_deploy_runs_the_teams_command_or_says_what_is_missing(
