@@ -157,45 +157,39 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
     env = {**project.env, "UV_PROJECT_ENVIRONMENT": str(serving)}
     sync = ("uv", "sync", "--frozen", "--no-default-groups", "--compile-bytecode")
     subprocess.run(sync, cwd=project.path, env=env, check=True, capture_output=True)
-    check = (
+    registry = {**env, "APP_MLFLOW_TRACKING_URI": f"sqlite:///{serving}/registry.db"}
+
+    def serving_python(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(serving / "bin" / "python"), *args],
+            cwd=project.path,
+            env=registry,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    result = serving_python(
+        "-c",
         "import importlib.util, customer_churn.service, customer_churn.cli; "
         "print([m for m in ('great_expectations', 'evidently', 'prefect', 'pytest') "
-        "if importlib.util.find_spec(m)])"
-    )
-    result = subprocess.run(
-        [str(serving / "bin" / "python"), "-c", check],
-        cwd=project.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        "if importlib.util.find_spec(m)])",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
 
-    registry = {**env, "APP_MLFLOW_TRACKING_URI": f"sqlite:///{serving}/registry.db"}
-    python = str(serving / "bin" / "python")
-    bootstrap = subprocess.run(
-        [python, "-m", "customer_churn", "bootstrap"],
-        cwd=project.path,
-        env=registry,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bootstrap = serving_python("-m", "customer_churn", "bootstrap")
     assert "registered the baseline as customer_churn version 1" in bootstrap.stdout, (
         bootstrap.stdout + bootstrap.stderr[-3000:]
     )
-    load = (
+    loaded = serving_python(
+        "-c",
         "from customer_churn.contract import DataContract; "
         "from customer_churn.registry import load_serving_model; "
         "from customer_churn.settings import Settings; "
         "settings = Settings(); "
         "model = load_serving_model(settings, DataContract.load(settings.contract_path)); "
-        "print(model.version, model.degraded)"
-    )
-    loaded = subprocess.run(
-        [python, "-c", load], cwd=project.path, env=registry, capture_output=True, text=True
+        "print(model.version, model.degraded)",
     )
     assert loaded.stdout.split()[-2:] == ["1", "False"], loaded.stdout + loaded.stderr[-3000:]
 
