@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import render
+from conftest import DEFAULT_ANSWERS, project_env, render
 
 VARIANTS = {
     "binary-github-mit": {
+        "project_name": "Risk Scoring",  # the lock's project name follows it
         "problem_type": "binary_classification",
         "ci_provider": "github",
         "license": "MIT",
@@ -102,6 +103,26 @@ def test_python_version_and_licence_are_applied(rendered: Path) -> None:
     assert f'requires-python = ">={answers["python_version"]}"' in pyproject
     licence = (rendered / "LICENSE").read_text().strip()
     assert licence.startswith(LICENCE_FIRST_WORDS[answers["license"]])
+
+
+def test_the_default_python_starts_from_the_templates_lock(rendered: Path) -> None:
+    """uv.lock ships for the default Python and matches the project's dependencies and name
+    (`uv lock --check` fails when template/pyproject.toml.jinja changed without
+    scripts/lock_template.py); other Pythons get theirs from `make setup`."""
+    answers = answers_of(rendered)
+    lock = rendered / "uv.lock"
+    assert lock.exists() == (answers["python_version"] == DEFAULT_ANSWERS["python_version"])
+    if lock.exists():
+        check = subprocess.run(
+            ["uv", "lock", "--check"],
+            cwd=rendered,
+            env=project_env(answers["python_version"]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, f"{check.stderr}\nrun: uv run python scripts/lock_template.py"
+        assert f'name = "{answers["project_slug"]}"' in lock.read_text()
 
 
 def test_the_longest_package_name_keeps_the_code_formatted_and_lint_clean(tmp_path: Path) -> None:
