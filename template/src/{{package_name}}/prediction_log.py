@@ -81,13 +81,28 @@ class _State:
     lock: threading.Condition = field(default_factory=threading.Condition)
     stopping: bool = False
     writing: bool = False
+    failing: bool = False  # the last write failed
 
 
 def engine_for(url: str) -> sa.Engine:
-    """An engine for ``url``; a relative SQLite path gets its folder created."""
+    """An engine for ``url``; a relative SQLite path gets its folder created.
+
+    SQLite runs in WAL mode: readers (monitoring) do not block the writer, and a commit does not
+    wait for the disk (a power cut may lose the last commits, a crash of the service does not).
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_wal)
+    return engine
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:  # noqa: ANN401 - a DBAPI connection
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def now() -> datetime:
@@ -104,11 +119,13 @@ class PredictionLog:
         health: LogHealth | None = None,
         max_pending: int = 100_000,
         batch_size: int = 500,
+        max_backlog: int = 5_000,
     ) -> None:
         self._engine = engine_for(url)
         self._health = health or LogHealth()
         self._max_pending = max_pending
         self._batch_size = batch_size
+        self._max_backlog = max_backlog
         self._state = _State()
         self._tables_ready = False
         try:
@@ -131,6 +148,15 @@ class PredictionLog:
         if overflow > 0:
             self._health.on_dropped(overflow)
             logger.error("Prediction log buffer full: dropped the %d oldest rows", overflow)
+
+    def congested(self) -> bool:
+        """Whether more than ``max_backlog`` rows wait although writes succeed.
+
+        Rows then come faster than the database takes them: callers should wait rather than have
+        rows dropped later. While the database fails, they do not wait (rows queue up to
+        ``max_pending``).
+        """
+        return not self._state.failing and len(self._state.pending) > self._max_backlog
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued row is written; False if that took longer than ``timeout``."""
@@ -194,6 +220,7 @@ class PredictionLog:
                 self._health.on_failure(reason)
                 with self._state.lock:
                     self._state.pending.extendleft(reversed(batch))
+                    self._state.failing = True
                     self._state.writing = False
                     self._state.lock.notify_all()
                     self._state.lock.wait(delay)
@@ -202,6 +229,7 @@ class PredictionLog:
             delay = 0.5
             self._health.on_written(len(batch))
             with self._state.lock:
+                self._state.failing = False
                 self._state.writing = False
                 self._health.on_pending(len(self._state.pending))
                 self._state.lock.notify_all()

@@ -1,6 +1,8 @@
 """Scoring shared by the service and batch prediction: model output plus the review flag."""
 
-from typing import TYPE_CHECKING
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,3 +27,36 @@ def score(model: "LoadedModel", frame: pd.DataFrame, review_threshold: float) ->
         },
         index=frame.index,
     )
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of records as plain lists, in record order: what answers and the log are made of."""
+
+    prediction: list[Any]
+    confidence: list[float | None]  # None for regression
+    needs_review: list[bool]
+    explanation: list[str]
+
+    @classmethod
+    def of(cls, scored: pd.DataFrame) -> "Scores":
+        """From the frame :func:`score` returns."""
+        confidence = scored["confidence"].to_numpy()
+        return cls(
+            prediction=scored["prediction"].tolist(),
+            confidence=[None if math.isnan(value) else value for value in confidence.tolist()],
+            needs_review=scored["needs_review"].tolist(),
+            explanation=scored["explanation"].tolist(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.prediction)
+
+    def part(self, start: int, stop: int) -> "Scores":
+        """The scores of records ``start`` to ``stop`` (excluded)."""
+        return Scores(
+            self.prediction[start:stop],
+            self.confidence[start:stop],
+            self.needs_review[start:stop],
+            self.explanation[start:stop],
+        )
