@@ -3,6 +3,7 @@ driven by wrk with the same requests, one after the other, in one run."""
 
 import json
 import re
+import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,10 +27,13 @@ def lua_script(records: int, folder: Path) -> Path:
 
 
 def load(url: str, script: Path, seconds: int, connections: int = CONNECTIONS) -> dict[str, float]:
-    """wrk's requests per second and latency percentiles (ms)."""
-    subprocess.run(
-        ["wrk", "-t1", "-c4", "-d2s", "-s", str(script), url], check=True, capture_output=True
-    )
+    """wrk's requests per second and latency percentiles (ms), and the requests sent in all."""
+    warm_up = subprocess.run(
+        ["wrk", "-t1", "-c4", "-d2s", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True,
@@ -39,6 +43,9 @@ def load(url: str, script: Path, seconds: int, connections: int = CONNECTIONS) -
     if "Non-2xx" in output:
         raise RuntimeError(f"{url} answered errors under load:\n{output}")
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
+    figures["requests"] = sum(
+        int(re.search(r"(\d+) requests in", run).group(1)) for run in (warm_up, output)
+    )
     for percentile in ("50", "99"):
         value, unit = re.search(
             rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M
@@ -56,6 +63,7 @@ def run(project: Path, seconds: int) -> None:
         "generated service": (["uv", "run", PACKAGE, "serve", "--port", "3703"], 3703),
     }
     results: dict[tuple[str, int], dict[str, float]] = {}
+    logged = 0
     with tempfile.TemporaryDirectory() as folder:
         scripts = {records: lua_script(records, Path(folder)) for records in (1, 100)}
         # Each run logs to an empty prediction log, as a fresh deployment would.
@@ -68,7 +76,9 @@ def run(project: Path, seconds: int) -> None:
                 for records, script in scripts.items():
                     results[name, records] = load(url, script, seconds)
             finally:
-                stop(process)
+                stop(process)  # the service writes what waits for the log before it exits
+        with sqlite3.connect(f"{folder}/predictions.db") as database:
+            logged = database.execute("SELECT count(*) FROM predictions").fetchone()[0]
     print(f"## Serving overhead (wrk, {CONNECTIONS} connections, {seconds} s per run)\n")
     print("| App | Records per request | Requests/s | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -84,4 +94,12 @@ def run(project: Path, seconds: int) -> None:
             f"- {records} record(s): service/bare throughput **{ratio:.2f}** "
             f"(target {TARGET_RATIO}), p99 {service['p99']:.1f} vs {bare['p99']:.1f} ms: {verdict}"
         )
+    answered = 1 + sum(  # the first request of wait_for, then wrk's
+        results["generated service", records]["requests"] * records for records in (1, 100)
+    )
+    verdict = "nothing dropped" if logged >= answered else "rows are missing"
+    print(
+        f"- Audit trail: {logged:,} rows in the prediction log, {answered:,} records answered as "
+        f"wrk counts them (it leaves requests in flight uncounted): {verdict}"
+    )
     print()

@@ -24,7 +24,8 @@ from typing import Annotated, Any
 import bentoml
 import pandas as pd
 from bentoml.exceptions import NotFound, ServiceUnavailable
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, TypeAdapter, create_model
+from pydantic_core import to_json
 from sqlalchemy.exc import SQLAlchemyError
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
@@ -53,6 +54,7 @@ logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorsAre
 settings = Settings()
 contract = DataContract.load(settings.contract_path)
 Record = record_model(contract)
+Records = TypeAdapter(list[Record])  # type: ignore[valid-type]
 PredictRequest = create_model(
     "PredictRequest",
     records=(list[Record], Field(min_length=1, max_length=settings.max_batch_size)),  # type: ignore[valid-type]
@@ -190,7 +192,7 @@ class PredictionService:
         """Score one or many records."""
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        inputs = [record.model_dump(by_alias=True) for record in records]
+        inputs: list[dict[str, Any]] = Records.dump_python(records, by_alias=True)
         # One model for the whole request, even if a new one is swapped in meanwhile.
         challenger = None if self.challenger is None else self.challenger.model
         model, route, scores = self.model, "champion", None
@@ -229,7 +231,7 @@ class PredictionService:
             )
         ]
         latency_ms = (time.perf_counter() - started) * 1000
-        logged_inputs = [record.model_dump_json(by_alias=True) for record in records]
+        logged_inputs = [to_json(row_input).decode() for row_input in inputs]
         self._log(model, request_id, logged_inputs, results, latency_ms)
         while self.log.congested():  # the audit trail keeps up, or callers wait: nothing dropped
             await asyncio.sleep(0.005)
@@ -353,8 +355,13 @@ class PredictionService:
         latency_ms: float,
     ) -> None:
         created_at = now()
-        self.log.submit(
-            [
+        encoded: dict[str | float, str] = {}  # the records of a request share a few classes
+        rows = []
+        for row_input, result in zip(inputs, results, strict=True):
+            prediction = result["prediction"]
+            if prediction not in encoded:
+                encoded[prediction] = json.dumps(prediction)
+            rows.append(
                 {
                     **result,
                     "request_id": request_id,
@@ -362,12 +369,11 @@ class PredictionService:
                     "model_name": model.name,
                     "model_version": model.version,
                     "inputs": row_input,
-                    "prediction": json.dumps(result["prediction"]),
+                    "prediction": encoded[prediction],
                     "latency_ms": latency_ms,
                 }
-                for row_input, result in zip(inputs, results, strict=True)
-            ]
-        )
+            )
+        self.log.submit(rows)
 
 
 PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
