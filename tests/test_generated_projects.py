@@ -106,7 +106,8 @@ def make_serve(project: Project, port: int) -> Iterator[subprocess.Popen[bytes]]
 def test_readme_curl_gets_a_prediction_from_the_baseline(
     make_project: MakeProject, answers: dict[str, str]
 ) -> None:
-    """Day one: `make setup`, `make serve`, then the README's curl answers with version 1."""
+    """After `make setup`, `make serve` answers the README's curl with version 1 (day one itself,
+    `make serve` straight after the copy, is lab 1 of the workshop test)."""
     project = make_project(**answers)
     readme = (project.path / "README.md").read_text()
     curl = next(
