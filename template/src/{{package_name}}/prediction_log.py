@@ -1,8 +1,9 @@
 """The prediction log (audit trail) and feedback, in SQLite by default or PostgreSQL by URL.
 
-Writes happen on a background thread so the response path never waits for the database. A write
-that fails is kept and retried with back-off; only past ``max_pending`` rows are the oldest
-dropped, and every failure and drop is counted and logged with its reason.
+Writes happen on a background thread so the response path never waits for a database that is
+down: a write that fails is kept and retried with back-off; only past ``max_pending`` rows are the
+oldest dropped, and every failure and drop is counted and logged with its reason. A database that
+is up but slower than the traffic makes ``congested()`` true, and the service waits for it.
 """
 
 import json
