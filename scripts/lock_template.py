@@ -1,4 +1,4 @@
-"""Refresh `template/uv.lock.jinja`, the lock every project with the default Python starts from.
+"""Refresh the template's `uv.lock`, which every project on the default Python starts from.
 
 Renders the default project from the working tree, locks it (starting from the current template
 lock, so only what pyproject.toml changed moves; `--upgrade` takes the newest allowed versions)

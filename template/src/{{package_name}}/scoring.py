@@ -49,9 +49,6 @@ class Scores:
             explanation=scored["explanation"].tolist(),
         )
 
-    def __len__(self) -> int:
-        return len(self.prediction)
-
     def part(self, start: int, stop: int) -> "Scores":
         """The scores of records ``start`` to ``stop`` (excluded)."""
         return Scores(
