@@ -18,6 +18,15 @@ import pytest
 import uv
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The generated projects' process helpers and hooks, shared with this suite: processes stopped,
+# their logs shown under a failed test, none left running when the session ends.
+sys.path.insert(0, str(TEMPLATE / "template" / "tests"))
+import processes  # noqa: E402 - found through the line above
+
+pytest_configure = processes.pytest_configure
+pytest_runtest_setup = processes.pytest_runtest_setup
+pytest_runtest_makereport = processes.pytest_runtest_makereport
+pytest_sessionfinish = processes.pytest_sessionfinish
 
 DEFAULT_ANSWERS = {
     "project_name": "Customer Churn",

@@ -73,11 +73,13 @@ def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap"} <= kinds
     result = run(str(BIN / "kubernetes-validate"), "--strict", *map(str, manifests))
     assert result.returncode == 0, result.stdout + result.stderr
-    [deployment] = [
-        yaml.safe_load(path.read_text())
-        for path in manifests
-        if yaml.safe_load(path.read_text())["kind"] == "Deployment"
-    ]
+    deployments = {
+        document["metadata"]["name"]: document
+        for document in map(yaml.safe_load, map(Path.read_text, manifests))
+        if document["kind"] == "Deployment"
+    }
+    assert set(deployments) == {"customer-churn", "customer-churn-worker"}
+    deployment = deployments["customer-churn"]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"

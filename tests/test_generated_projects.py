@@ -4,9 +4,7 @@ The workshop (test_workshop.py) walks one project through validation, drift, ret
 rollback and the Bento."""
 
 import json
-import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import Project, free_port
+from processes import start, stop
 
 MATRIX = [
     {"problem_type": "binary_classification", "ci_provider": "github", "python_version": "3.11"},
@@ -87,19 +86,12 @@ def test_generated_project_passes_its_own_ci(
 @contextmanager
 def make_serve(project: Project, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """`make serve PORT=port` in the project, stopped with its children on exit."""
-    server = subprocess.Popen(
-        ["make", "serve", f"PORT={port}"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = project.path.parent / f"serve-{port}.log"
+    server = start(["make", "serve", f"PORT={port}"], log, cwd=project.path, env=project.env)
     try:
         yield server
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=label)

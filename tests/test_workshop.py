@@ -5,9 +5,7 @@ a block that starts with `# terminal 2` runs in the background until the end; a 
 `fails` expects a non-zero exit, one with `shows: TEXT` expects TEXT in the output.
 """
 
-import os
 import re
-import signal
 import subprocess
 import time
 import urllib.request
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TEMPLATE, Versions, free_port, project_env
+from processes import start, stop
 
 LABS = sorted((TEMPLATE / "docs" / "workshop").glob("lab-*.md"))
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -81,14 +80,8 @@ def test_every_lab_runs_as_written(
             for step in steps(lab):
                 if isinstance(step, list):
                     command = " && ".join(s.command for s in step)
-                    server = subprocess.Popen(
-                        ["bash", "-c", command],
-                        cwd=cwd,
-                        env=env,
-                        start_new_session=True,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
+                    log = tmp_path / f"{lab.stem}-terminal-2.log"
+                    server = start(["bash", "-c", command], log, cwd=cwd, env=env)
                     servers.append(server)
                     wait_until_ready(port, server)
                 elif step.command.startswith("cd "):
@@ -98,8 +91,7 @@ def test_every_lab_runs_as_written(
             timings.append((lab.stem, time.monotonic() - started))
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
     # Printed at the end of the run by conftest.pytest_terminal_summary.
     record_property("workshop hands-on time (commands only)", timings)
 

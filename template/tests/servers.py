@@ -11,8 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import free_port, wait_until_up
+from processes import start, stop
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -80,24 +80,12 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, seconds: float = 180) -> None:
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                self.command,
-                env={**os.environ, **self.env},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start(self.command, self.log, env={**os.environ, **self.env})
         wait_until_up(self.health, self.process, self.log, seconds)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
+        if self.process is not None:
+            stop(self.process)
 
 
 def mlflow_server(backend_url: str, folder: Path) -> tuple[ServerProcess, str]:
@@ -189,11 +177,3 @@ def metric(url: str, name: str) -> float:
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     return 0.0
-
-
-def eventually(check: Callable[[], bool], seconds: float, what: str) -> None:
-    """Wait until ``check()`` is true; fail saying ``what`` did not happen."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:.0f} s"
-        time.sleep(0.5)

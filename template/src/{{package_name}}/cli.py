@@ -21,6 +21,7 @@ from .contract import ContractError, DataContract, ProblemType
 from .contract_inference import InferenceError, infer_contract
 from .datasets import DataFileError, read_table, write_table
 from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
+from .process_supervision import supervise
 from .sample_data import SEED, generate, write_sample
 from .settings import PACKAGE, Settings
 from .smoke_test import SmokeTestError, smoke_test
@@ -125,7 +126,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503
     os.execv(bentoml, command)  # noqa: S606 - replaces this process with the server
 
 
-def _worker(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503 - execv
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
     prefect = _installed("prefect")
     if prefect is None:
         print("prefect is not installed: run `make setup`.", file=sys.stderr)
@@ -141,7 +142,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET50
         return 1
     command = [prefect, "worker", "start", "--pool", settings.retrain_work_pool]
     command += ["--type", "process", "--name", args.name or f"{PACKAGE}-{os.getpid()}"]
-    os.execv(prefect, command)  # noqa: S606 - replaces this process with the worker
+    # A flow run stopped by SIGTERM goes back to the server as Scheduled, for the next worker.
+    env = {"PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule", **os.environ}
+    return supervise(command, env, settings.worker_stop_seconds, "worker")
 
 
 def _predict(args: argparse.Namespace, settings: Settings) -> int:

@@ -200,3 +200,12 @@ class Settings(BaseSettings):
         description="Prefect work pool (process type) that `retrain --deploy` deploys the flow "
         "to and `worker` takes its runs from; created when missing.",
     )
+    worker_stop_seconds: float = Field(
+        default=20,
+        gt=0,
+        description="How long `worker` may take to stop after SIGTERM or Ctrl-C: a flow run in "
+        "progress is stopped first (Prefect marks it Crashed; the next schedule or alert runs it "
+        "again), then the Prefect worker; what is left at this bound is killed. Keep it below "
+        "the platform's grace period (Kubernetes: terminationGracePeriodSeconds; Compose: "
+        "stop_grace_period).",
+    )
