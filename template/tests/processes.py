@@ -64,10 +64,18 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
         return
 
 
+def _descendants(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    try:
+        return psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
 def stop(process: subprocess.Popen[bytes], seconds: float = STOP_SECONDS) -> float:
     """SIGTERM to the process's group, SIGKILL after ``seconds``; returns the seconds until the
-    process itself exited."""
+    process itself exited. Descendants it leaves behind, in its group or not, are killed."""
     began = time.monotonic()
+    descendants = _descendants(process)
     if process.poll() is None:
         _signal_group(process, signal.SIGTERM)
         try:
@@ -77,6 +85,11 @@ def stop(process: subprocess.Popen[bytes], seconds: float = STOP_SECONDS) -> flo
             process.wait()
     took = time.monotonic() - began
     _signal_group(process, signal.SIGKILL)  # whatever the group left behind
+    for descendant in descendants:
+        try:
+            descendant.kill()
+        except psutil.NoSuchProcess:
+            continue
     if process.pid in _started:
         _started[process.pid].stopped = time.time()
     return took

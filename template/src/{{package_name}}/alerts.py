@@ -4,10 +4,10 @@ A notifier is anything with ``notify(alert)``; add your own (e-mail, pager) besi
 it in :func:`notifiers`.
 """
 
+import http.client
 import json
 import logging
 import time
-import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -65,7 +65,7 @@ class WebhookNotifier:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310
                     return
-            except (urllib.error.URLError, TimeoutError) as error:
+            except (OSError, http.client.HTTPException) as error:  # URLError, a dropped link
                 if attempt == self.attempts:
                     logger.error("Alert not delivered to the webhook: %s", error)
                     return

@@ -74,7 +74,9 @@ def _contract_show(args: argparse.Namespace, settings: Settings) -> int:
         if feature.values:
             allowed = ", ".join(feature.values)
         elif feature.type in ("integer", "number"):
-            allowed = f"{feature.minimum:g} .. {feature.maximum:g}"
+            low = "no minimum" if feature.minimum is None else f"{feature.minimum:g}"
+            high = "no maximum" if feature.maximum is None else f"{feature.maximum:g}"
+            allowed = f"{low} .. {high}"
         else:
             allowed = "true, false"
         nullable = ", nullable" if feature.nullable else ""

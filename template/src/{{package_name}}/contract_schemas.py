@@ -3,11 +3,20 @@
 Nothing here is written by hand per feature: change the contract and all of these follow.
 """
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+)
 
 from .contract import DataContract, Feature, FeatureType
 
@@ -21,6 +30,16 @@ def _numbers_only(value: object) -> object:
     """Refuse text and booleans where a number is due (pydantic would convert "3" and true)."""
     if isinstance(value, str | bool):
         raise ValueError(f"Input should be a valid number, not {type(value).__name__}")
+    return value
+
+
+CONTROL_CHARACTERS = frozenset(map(chr, [*range(32), 127]))
+
+
+def _printable(value: str) -> str:
+    """Refuse control characters (NUL and the like): no audit trail stores them all."""
+    if CONTROL_CHARACTERS.intersection(value):
+        raise ValueError("must not contain control characters (such as NUL or a line break)")
     return value
 
 
@@ -58,7 +77,7 @@ def record_model(contract: DataContract) -> type[BaseModel]:
             )
     if contract.id_column:
         fields["record_id"] = (
-            str | None,
+            Annotated[str, AfterValidator(_printable)] | None,
             Field(default=None, alias=contract.id_column, max_length=128, description="Your id."),
         )
     return create_model("Record", __config__=_RECORD_CONFIG, **fields)
@@ -93,8 +112,11 @@ def example_records(contract: DataContract) -> list[dict[str, Any]]:
         elif feature.type is FeatureType.BOOLEAN:
             record[feature.name] = False
         else:
-            low = feature.minimum if feature.minimum is not None else 0
-            record[feature.name] = int(low) if feature.type is FeatureType.INTEGER else low
+            low = feature.minimum
+            if low is None:  # no minimum: 0, unless the maximum is below it
+                low = 0.0 if feature.maximum is None else min(0.0, feature.maximum)
+            integer = feature.type is FeatureType.INTEGER
+            record[feature.name] = math.ceil(low) if integer else low
     return [record]
 
 

@@ -12,16 +12,37 @@ from .prediction_log import LogHealth
 
 
 @cache
-def service_metrics() -> "ServiceMetrics":
+def service_metrics(prediction_buckets: tuple[float, ...]) -> "ServiceMetrics":
     """The metrics of this process (a collector can be registered only once per process)."""
-    return ServiceMetrics()
+    return ServiceMetrics(prediction_buckets)
+
+
+def prediction_buckets(minimum: float | None, maximum: float | None) -> tuple[float, ...]:
+    """Histogram buckets for predicted values.
+
+    Ten equal steps over the target's range; without one, orders of magnitude (within the bound
+    that is known).
+    """
+    if minimum is not None and maximum is not None and maximum > minimum:
+        step = (maximum - minimum) / 10
+        return tuple(minimum + step * index for index in range(1, 11))
+    magnitudes = [10.0**exponent for exponent in range(-2, 7)]
+    edges = sorted({*(-magnitude for magnitude in magnitudes), 0.0, *magnitudes})
+    return tuple(
+        edge
+        for edge in edges
+        if (minimum is None or edge > minimum) and (maximum is None or edge <= maximum)
+    ) or (0.0 if maximum is None else maximum,)
 
 
 class ServiceMetrics:
     """Counters and gauges for predictions, the loaded model and the prediction log."""
 
-    def __init__(self) -> None:
+    def __init__(self, prediction_buckets: tuple[float, ...]) -> None:
         import prometheus_client as prom  # noqa: PLC0415 - see the module docstring
+
+        self._announced: tuple[str, str, str] | None = None
+        self._challenger: str | None = None
 
         self.predictions = prom.Counter(
             "model_predictions_total",
@@ -29,7 +50,10 @@ class ServiceMetrics:
             ["version", "outcome"],
         )
         self.prediction_values = prom.Histogram(
-            "model_prediction_value", "Predicted values (regression)", ["version"]
+            "model_prediction_value",
+            "Predicted values (regression), in buckets over the contract's target range",
+            ["version"],
+            buckets=prediction_buckets,
         )
         self.low_confidence = prom.Counter(
             "model_low_confidence_total", "Predictions flagged needs_review", ["version"]
@@ -86,17 +110,44 @@ class ServiceMetrics:
         self.log_pending = prom.Gauge(
             "prediction_log_pending_rows", "Rows waiting to be written", multiprocess_mode="livesum"
         )
+        self.refresh_errors = prom.Counter(
+            "model_refresh_errors_total",
+            "Unexpected errors of the thread that follows the registry (it carries on)",
+        )
+        self.log_dead_letters = prom.Counter(
+            "prediction_log_dead_letters_total",
+            "Rows the database refused for good, kept in the dead_letters table with the reason",
+        )
+        self.log_spilled = prom.Counter(
+            "prediction_log_spilled_total",
+            "Rows not written by a graceful stop, spilled to a file for the next start",
+        )
+        self.log_replayed = prom.Counter(
+            "prediction_log_replayed_total", "Spilled rows queued again at start"
+        )
+        self.log_lost = prom.Counter(
+            "prediction_log_lost_total",
+            "Rows neither written, dead-lettered nor spilled (logged with their request ids)",
+        )
 
     def announce(self, name: str, version: str, source: str, degraded: bool) -> None:
-        """Publish which model answers; start its series at zero so alerts can use rate()."""
-        self.model_info.clear()
+        """Publish which model answers; start its series at zero so alerts can use rate().
+
+        The label set it replaces is set to 0: clearing labels does nothing in the multi-process
+        mode of `bentoml serve`.
+        """
+        if self._announced not in (None, (name, version, source)):
+            self.model_info.labels(*self._announced).set(0)
+        self._announced = (name, version, source)
         self.model_info.labels(name, version, source).set(1)
         self.degraded.set(int(degraded))
         self.low_confidence.labels(version)
 
     def announce_challenger(self, version: str | None) -> None:
-        """Publish which challenger is loaded (none: no series)."""
-        self.challenger_info.clear()
+        """Publish which challenger is loaded (the one it replaces is set to 0)."""
+        if self._challenger not in (None, version):
+            self.challenger_info.labels(self._challenger).set(0)
+        self._challenger = version
         self.challenger_off.set(0)
         for kind in ("error", "slow"):
             self.challenger_failures.labels(kind)
@@ -110,6 +161,10 @@ class ServiceMetrics:
             on_failure=lambda reason: self.log_failures.inc(),
             on_dropped=self.log_dropped.inc,
             on_pending=self.log_pending.set,
+            on_dead_letter=self.log_dead_letters.inc,
+            on_spilled=self.log_spilled.inc,
+            on_replayed=self.log_replayed.inc,
+            on_lost=self.log_lost.inc,
         )
 
     def observe(self, version: str, predictions: Any, needs_review: Any, regression: bool) -> None:  # noqa: ANN401

@@ -40,6 +40,7 @@ class ModelRefresher:
         on_registry: Callable[[bool], None],
         *,
         challenger: "ChallengerSlot | None" = None,
+        on_error: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._contract = contract
@@ -47,13 +48,13 @@ class ModelRefresher:
         self._swap = swap
         self._on_registry = on_registry
         self._challenger = challenger
+        self._on_error = on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
 
     def start(self) -> None:
-        """Start checking, unless the interval is 0."""
-        if self._settings.model_refresh_seconds > 0:
-            self._thread.start()
+        """Start checking: once now, then every interval unless it is 0."""
+        self._thread.start()
 
     def stop(self) -> None:
         """Stop checking."""
@@ -84,8 +85,16 @@ class ModelRefresher:
         return True
 
     def _run(self) -> None:
-        while not self._stop.wait(self._settings.model_refresh_seconds):
-            self.check_once()
+        """Check now, then every interval; an unexpected error is logged, counted, survived."""
+        interval = self._settings.model_refresh_seconds
+        while True:
+            try:
+                self.check_once()
+            except Exception:
+                logger.exception("Checking the registry failed unexpectedly; trying again later")
+                self._on_error()
+            if interval <= 0 or self._stop.wait(interval):
+                return
 
 
 class ChallengerSlot:

@@ -248,8 +248,12 @@ def monitor(
 
 
 def _notify(alert: Alert, notify: Sequence[Notifier]) -> None:
+    """Every notifier gets the alert; one that fails (a custom one, say) stops nothing else."""
     for notifier in notify:
-        notifier.notify(alert)
+        try:
+            notifier.notify(alert)
+        except Exception:
+            logger.exception("Alert not delivered by %s", type(notifier).__name__)
 
 
 def write_reports(

@@ -1,16 +1,30 @@
 """The prediction log (audit trail) and feedback, in SQLite by default or PostgreSQL by URL.
 
 Writes happen on a background thread so the response path never waits for a database that is
-down: a write that fails is kept and retried with back-off; only past ``max_pending`` rows are the
-oldest dropped, and every failure and drop is counted and logged with its reason. A database that
-is up but slower than the traffic makes ``congested()`` true, and the service waits for it.
+down. What happens to an answered prediction's row (the durability promise, also in the README):
+
+- **Database away** (connection errors): the row waits in memory and is retried with back-off
+  (0.5 s doubling to 30 s; new rows do not cut the wait short). Past ``max_pending`` rows
+  (100,000, about an hour at 30 rows/s) the oldest are dropped, counted and logged.
+- **Row refused** (a permanent error such as text PostgreSQL cannot store): the batch is split
+  until the refused rows are found; every other row is written, and each refused row goes to
+  the ``dead_letters`` table, escaped, with the reason. Counted and logged once per batch.
+- **Graceful stop**: queued rows are written for up to ``stop_seconds``; what is left is spilled
+  to a file in ``spill_dir`` that the next start replays. Counted and logged with request ids.
+- **kill -9 or a crash**: rows still in memory (at most a few seconds of traffic while the
+  database is up; everything pending while it is down) are lost.
+
+A database that is up but slower than the traffic makes ``congested()`` true, and the service
+waits for it.
 """
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,23 +80,43 @@ feedback = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("row", sa.Text, nullable=False),  # JSON, ASCII only: any character survives
+    sa.Column("reason", sa.Text, nullable=False),
+)
+"""Rows the database refused for good (e.g. a NUL character), kept escaped with the reason."""
+
+TABLES = {table.name: table for table in (predictions, shadow_predictions, feedback, dead_letters)}
+Row = tuple[sa.Table, dict[str, Any]]
+
 
 @dataclass
 class LogHealth:
-    """Callbacks the owner uses to count writes, failures and drops (metrics, for the service)."""
+    """Callbacks the owner uses to count what happens to rows (metrics, for the service)."""
 
     on_written: Callable[[int], None] = lambda count: None
     on_failure: Callable[[str], None] = lambda reason: None
     on_dropped: Callable[[int], None] = lambda count: None
     on_pending: Callable[[int], None] = lambda count: None
+    on_dead_letter: Callable[[int], None] = lambda count: None
+    on_spilled: Callable[[int], None] = lambda count: None
+    on_replayed: Callable[[int], None] = lambda count: None
+    on_lost: Callable[[int], None] = lambda count: None
 
 
 @dataclass
 class _State:
-    pending: deque[tuple[sa.Table, dict[str, Any]]] = field(default_factory=deque)
+    pending: deque[Row] = field(default_factory=deque)
     lock: threading.Condition = field(default_factory=threading.Condition)
     stopping: bool = False
-    writing: bool = False
+    abandon: bool = False  # stop even with rows pending (they are spilled)
+    writing: list[Row] = field(default_factory=list)  # the batch being written
     failing: bool = False  # the last write failed
 
 
@@ -94,7 +128,9 @@ def engine_for(url: str) -> sa.Engine:
     """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    # A database host that does not answer fails a connection in 5 s rather than minutes.
+    connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_wal)
     return engine
@@ -112,45 +148,100 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class _Outcome:
+    """What became of one batch."""
+
+    written: int = 0
+    refused: list[tuple[Row, str]] = field(default_factory=list)  # with the database's reason
+    unwritten: list[Row] = field(default_factory=list)  # the database went away first
+    failure: str | None = None
+
+
+def _escaped(text: str, limit: int = 2000) -> str:
+    """``text`` with control and non-ASCII characters escaped (storable anywhere), cut short."""
+    return json.dumps(text)[1:-1][:limit]
+
+
+def _request_ids(rows: list[Row], shown: int = 20) -> str:
+    """The request ids of ``rows`` for a log line (the first ``shown`` of them)."""
+    ids = sorted({str(row.get("request_id")) for _, row in rows})
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(_escaped(request_id, 64) for request_id in ids[:shown]) + more
+
+
+def _reason(error: Exception) -> str:
+    """The error's type and the first line of its message."""
+    message = str(error).splitlines()
+    return f"{type(error).__name__}: {message[0] if message else ''}"
+
+
 class PredictionLog:
-    """Appends predictions in the background; records feedback synchronously."""
+    """Appends predictions in the background; records feedback synchronously.
+
+    ``clock`` times the back-off between failed writes (injected by tests); ``spill_dir`` keeps
+    rows that could not be written by a graceful stop, for the next start to replay.
+    """
 
     def __init__(
         self,
         url: str,
         health: LogHealth | None = None,
+        *,
         max_pending: int = 100_000,
         batch_size: int = 500,
         max_backlog: int = 5_000,
+        spill_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine_for(url)
         self._health = health or LogHealth()
         self._max_pending = max_pending
         self._batch_size = batch_size
         self._max_backlog = max_backlog
+        self._spill_dir = spill_dir
+        self._clock = clock
         self._state = _State()
         self._inserts: dict[sa.Table, _DriverInsert | None] = {}
         self._tables_ready = False
+        dbapi = self._engine.dialect.loaded_dbapi
+        self._transient: tuple[type[Exception], ...] = (
+            sa.exc.OperationalError,
+            sa.exc.InterfaceError,
+            sa.exc.TimeoutError,
+            dbapi.OperationalError,
+            dbapi.InterfaceError,
+        )
         try:
             metadata.create_all(self._engine)
             self._tables_ready = True
         except sa.exc.SQLAlchemyError as error:
             logger.error("Prediction log unavailable at start, will retry on write: %s", error)
+        self._replay_spilled()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
     def submit(self, rows: list[dict[str, Any]], table: sa.Table = predictions) -> None:
         """Queue rows of ``table`` for writing; never blocks on the database."""
+        self._enqueue([(table, row) for row in rows])
+
+    def _enqueue(self, rows: list[Row], *, first: bool = False) -> None:
         with self._state.lock:
-            self._state.pending.extend((table, row) for row in rows)
+            if first:
+                self._state.pending.extendleft(reversed(rows))
+            else:
+                self._state.pending.extend(rows)
             overflow = len(self._state.pending) - self._max_pending
-            for _ in range(max(overflow, 0)):
-                self._state.pending.popleft()
+            dropped = [self._state.pending.popleft() for _ in range(max(overflow, 0))]
             self._health.on_pending(len(self._state.pending))
-            self._state.lock.notify()
-        if overflow > 0:
-            self._health.on_dropped(overflow)
-            logger.error("Prediction log buffer full: dropped the %d oldest rows", overflow)
+            self._state.lock.notify_all()
+        if dropped:
+            self._health.on_dropped(len(dropped))
+            logger.error(
+                "Prediction log buffer full: dropped the %d oldest rows (requests %s)",
+                len(dropped),
+                _request_ids(dropped),
+            )
 
     def congested(self) -> bool:
         """Whether more than ``max_backlog`` rows wait although writes succeed.
@@ -173,17 +264,26 @@ class PredictionLog:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued (up to ``timeout``), then stop the writer."""
+        """Write what is queued for up to ``timeout``; spill the rest to ``spill_dir``."""
         self.flush(timeout)
         with self._state.lock:
             self._state.stopping = True
-            self._state.lock.notify()
+            self._state.abandon = True
+            self._state.lock.notify_all()
         self._thread.join(timeout)
+        with self._state.lock:
+            left = list(self._state.pending) + self._state.writing
+            self._state.pending.clear()
+        if left:
+            self._spill(left)
         self._engine.dispose()
 
     def has_prediction(self, prediction_id: str) -> bool:
-        """Whether the log holds ``prediction_id`` (after writing what is queued)."""
-        self.flush()
+        """Whether ``prediction_id`` was logged or waits to be (raises if the log is down)."""
+        with self._state.lock:
+            queued = [*self._state.writing, *self._state.pending]
+        if any(t is predictions and row["prediction_id"] == prediction_id for t, row in queued):
+            return True
         query = sa.select(predictions.c.prediction_id).where(
             predictions.c.prediction_id == prediction_id
         )
@@ -208,46 +308,180 @@ class PredictionLog:
         else:
             insert.write(connection, rows)
 
+    def _write(self, batch: list[Row]) -> None:
+        """Write ``batch`` in one transaction."""
+        with self._engine.begin() as connection:
+            if not self._tables_ready:
+                metadata.create_all(connection)
+            for table in dict.fromkeys(table for table, _ in batch):
+                self._insert(connection, table, [row for of, row in batch if of is table])
+        self._tables_ready = True
+
+    def _write_isolating(self, batch: list[Row]) -> "_Outcome":
+        """Write ``batch``, splitting it around rows the database refuses for good.
+
+        A transient error (the database away) stops there: the rows not written yet are
+        returned, in order, to be retried.
+        """
+        outcome = _Outcome()
+        chunks = [batch]
+        while chunks:
+            chunk = chunks.pop()
+            try:
+                self._write(chunk)
+                outcome.written += len(chunk)
+            except Exception as error:  # classified below: the writer carries on
+                reason = _reason(error)
+                if isinstance(error, self._transient):
+                    outcome.unwritten = [row for part in [chunk, *reversed(chunks)] for row in part]
+                    outcome.failure = reason
+                    return outcome
+                if len(chunk) > 1:
+                    middle = len(chunk) // 2
+                    chunks += [chunk[middle:], chunk[:middle]]
+                else:
+                    outcome.refused.append((chunk[0], reason))
+        return outcome
+
     def _run(self) -> None:
+        """Write batches until stopped, retrying with back-off while the database is away."""
         delay = 0.5
+        attempts = 0
         while True:
             with self._state.lock:
                 while not self._state.pending and not self._state.stopping:
                     self._state.lock.wait()
-                if self._state.stopping and not self._state.pending:
+                if self._state.abandon or (self._state.stopping and not self._state.pending):
                     return
-                batch = [
+                self._state.writing = [
                     self._state.pending.popleft()
                     for _ in range(min(self._batch_size, len(self._state.pending)))
                 ]
-                self._state.writing = True
-            try:
-                with self._engine.begin() as connection:
-                    if not self._tables_ready:
-                        metadata.create_all(connection)
-                    for table in dict.fromkeys(table for table, _ in batch):
-                        rows = [row for of, row in batch if of is table]
-                        self._insert(connection, table, rows)
-                self._tables_ready = True
-            except (sa.exc.SQLAlchemyError, self._engine.dialect.loaded_dbapi.Error) as error:
-                reason = str(error).splitlines()[0]
-                logger.warning("Prediction log write failed, retrying in %.1fs: %s", delay, reason)
-                self._health.on_failure(reason)
-                with self._state.lock:
-                    self._state.pending.extendleft(reversed(batch))
-                    self._state.failing = True
-                    self._state.writing = False
-                    self._state.lock.notify_all()
-                    self._state.lock.wait(delay)
-                delay = min(delay * 2, 30.0)
+                batch = self._state.writing
+            outcome = self._write_isolating(batch)
+            if outcome.failure is not None:
+                self._health.on_failure(outcome.failure)
+                if not attempts:  # logged once per outage, not once per try
+                    logger.warning(
+                        "Prediction log write failed; rows are kept and retried with back-off "
+                        "(up to 30 s): %s",
+                        outcome.failure,
+                    )
+            self._settle(outcome)
+            if outcome.failure is None:
+                if attempts:
+                    logger.warning("Prediction log writing again after %d failed tries", attempts)
+                delay, attempts = 0.5, 0
                 continue
-            delay = 0.5
-            self._health.on_written(len(batch))
-            with self._state.lock:
-                self._state.failing = False
-                self._state.writing = False
-                self._health.on_pending(len(self._state.pending))
-                self._state.lock.notify_all()
+            attempts += 1
+            retry_at = self._clock() + delay
+            with self._state.lock:  # new rows do not cut the wait short; a stop does
+                while not self._state.stopping and (left := retry_at - self._clock()) > 0:
+                    self._state.lock.wait(min(left, 1.0))
+            delay = min(delay * 2, 30.0)
+
+    def _settle(self, outcome: "_Outcome") -> None:
+        """Count what became of a batch; queue its dead letters and unwritten rows first."""
+        if outcome.written:
+            self._health.on_written(outcome.written)
+        letters: list[Row] = []
+        lost: list[Row] = []
+        for (table, row), reason in outcome.refused:
+            if table is dead_letters:  # a dead letter refused in turn: nothing more to try
+                lost.append((table, row))
+                continue
+            letter = {
+                "created_at": now(),
+                "table_name": table.name,
+                "request_id": _escaped(str(row.get("request_id")), 64),
+                "row": json.dumps(row, default=str),  # ASCII: control characters escaped
+                "reason": _escaped(reason),
+            }
+            letters.append((dead_letters, letter))
+        if letters:
+            self._health.on_dead_letter(len(letters))
+            logger.error(
+                "Prediction log: %d rows refused by the database, kept in dead_letters with the "
+                "reason (requests %s): %s",
+                len(letters),
+                _request_ids(letters),
+                letters[0][1]["reason"],
+            )
+        if lost:
+            self._health.on_lost(len(lost))
+            logger.error(
+                "Prediction log: %d dead letters refused in turn, lost (requests %s)",
+                len(lost),
+                _request_ids(lost),
+            )
+        with self._state.lock:
+            self._state.pending.extendleft(reversed(outcome.unwritten + letters))
+            self._state.failing = outcome.failure is not None
+            self._state.writing = []
+            self._health.on_pending(len(self._state.pending))
+            self._state.lock.notify_all()
+
+    def _spill(self, rows: list[Row]) -> None:
+        """Keep ``rows`` in a file of ``spill_dir`` for the next start; count them."""
+        if self._spill_dir is None:
+            self._health.on_lost(len(rows))
+            logger.error(
+                "Prediction log: %d rows not written before the stop, lost (requests %s)",
+                len(rows),
+                _request_ids(rows),
+            )
+            return
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        name = f"spill-{now():%Y%m%dT%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        path = self._spill_dir / name
+        with path.open("w", encoding="utf-8") as output:
+            for table, row in rows:
+                output.write(json.dumps({"table": table.name, "row": row}, default=_encode) + "\n")
+        self._health.on_spilled(len(rows))
+        logger.warning(
+            "Prediction log: %d rows not written before the stop, spilled to %s for the next "
+            "start (requests %s)",
+            len(rows),
+            path,
+            _request_ids(rows),
+        )
+
+    def _replay_spilled(self) -> None:
+        """Queue the rows spilled by earlier stops (each file claimed by one process only)."""
+        if self._spill_dir is None or not self._spill_dir.is_dir():
+            return
+        rows: list[Row] = []
+        for path in sorted(self._spill_dir.glob("spill-*.jsonl")):
+            claimed = path.with_suffix(f".replaying-{os.getpid()}")
+            try:
+                path.rename(claimed)
+            except FileNotFoundError:  # another worker claimed it
+                continue
+            for line in claimed.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line)
+                table = TABLES[entry["table"]]
+                rows.append((table, _decode(table, entry["row"])))
+            claimed.unlink()
+        if rows:
+            self._enqueue(rows, first=True)
+            self._health.on_replayed(len(rows))
+            logger.warning(
+                "Prediction log: replaying %d rows spilled by an earlier stop", len(rows)
+            )
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot spill {type(value).__name__}")
+
+
+def _decode(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """A spilled row with its date-times parsed back."""
+    for column in table.columns:
+        if isinstance(column.type, sa.DateTime) and isinstance(row.get(column.name), str):
+            row[column.name] = datetime.fromisoformat(row[column.name])
+    return row
 
 
 @dataclass(frozen=True)

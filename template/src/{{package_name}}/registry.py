@@ -234,13 +234,13 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
             raise LookupError(
                 f"model '{settings.model_name}' has no '{CHAMPION}' alias: run `make setup`"
             )
+        # By version, not by alias: a promotion meanwhile must not mislabel the answers.
+        uri = f"models:/{settings.model_name}/{champion.version}"
         return LoadedModel(
-            predictor=RegisteredModel(
-                f"models:/{settings.model_name}@{CHAMPION}", explain=settings.explain_predictions
-            ),
+            predictor=RegisteredModel(uri, explain=settings.explain_predictions),
             name=settings.model_name,
             version=str(champion.version),
-            source=f"models:/{settings.model_name}@{CHAMPION}",
+            source=uri,
         )
     except Exception as error:  # any failure here must leave the service answering
         reason = f"{type(error).__name__}: {error}"

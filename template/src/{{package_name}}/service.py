@@ -32,7 +32,7 @@ from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 from .contract import DataContract, ProblemType
 from .contract_schemas import outcome_type, record_model, records_frame
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
-from .metrics import service_metrics
+from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
 from .model_refresh import ChallengerSlot, ModelRefresher
 from .prediction_log import PredictionLog, now, shadow_predictions
@@ -112,6 +112,7 @@ def current_model_info() -> dict[str, Any]:
 
 @bentoml.service(
     name=PACKAGE,
+    workers=settings.service_workers,
     traffic={"timeout": 30},
     logging={"access": {"enabled": settings.access_log}},
     tracing={} if settings.trace_requests else {"excluded_urls": ["/predict", "/feedback"]},
@@ -120,8 +121,13 @@ class PredictionService:
     """Answers from the registry's champion, or from the baseline files when that fails."""
 
     def __init__(self) -> None:
-        self.metrics = service_metrics()
-        self.log = PredictionLog(settings.prediction_log_url, self.metrics.log_health())
+        target = contract.target
+        self.metrics = service_metrics(prediction_buckets(target.minimum, target.maximum))
+        self.log = PredictionLog(
+            settings.prediction_log_url,
+            self.metrics.log_health(),
+            spill_dir=settings.prediction_log_spill_dir,
+        )
         self.fallback = baseline_from_files(settings, contract, "the model failed on a request")
         self.scoring = ScoringBatcher(contract, settings.review_threshold, settings.max_batch_size)
         self._use(load_serving_model(settings, contract))
@@ -135,6 +141,8 @@ class PredictionService:
                 self.challenger.follow(aliased_version(client, settings, CHALLENGER))
             except Exception as error:  # the refresher tries again
                 logger.warning("Challenger not loaded at start: %s", error)
+        # True from the first second: the load above reached the registry unless degraded.
+        self.metrics.registry_up.set(int(not self.model.degraded))
         self.refresher = ModelRefresher(
             settings,
             contract,
@@ -142,6 +150,7 @@ class PredictionService:
             self._use,
             self.metrics.registry_up.set,
             challenger=self.challenger,
+            on_error=self.metrics.refresh_errors.inc,
         )
         self.refresher.start()
         # What is alive now (libraries, the model) stays: full garbage collections then scan only
@@ -178,10 +187,13 @@ class PredictionService:
 
     @bentoml.on_shutdown
     def _write_pending_predictions(self) -> None:
-        """On a graceful stop, finish shadow scoring, then write what waits for the log (10 s)."""
+        """On a graceful stop, finish shadow scoring, then write what waits for the log.
+
+        Rows not written within APP_PREDICTION_LOG_STOP_SECONDS are spilled for the next start.
+        """
         self.scoring.close()
         self._shadow.shutdown(wait=True, cancel_futures=True)
-        self.log.close()
+        self.log.close(settings.prediction_log_stop_seconds)
 
     def __is_ready__(self) -> bool:
         """Ready once a model is loaded."""
@@ -197,7 +209,10 @@ class PredictionService:
         challenger = None if self.challenger is None else self.challenger.model
         model, route, scores = self.model, "champion", None
         if challenger is not None and self._in_canary(ctx, inputs, request_id):
-            scored = self._challenger_score(challenger, records_frame(inputs, contract))
+            # Off the event loop, as every model call: other requests and probes go on meanwhile.
+            scored = await asyncio.to_thread(
+                lambda: self._challenger_score(challenger, records_frame(inputs, contract))
+            )
             if scored is not None:
                 model, route, scores = challenger, "canary", Scores.of(scored)
         if scores is None:
@@ -207,7 +222,8 @@ class PredictionService:
                 logger.exception("Model version %s failed on a request: baseline", model.version)
                 model, route = self.fallback, "fallback"
                 frame = records_frame(inputs, contract)
-                scores = Scores.of(score(model, frame, settings.review_threshold))
+                scored = await asyncio.to_thread(score, model, frame, settings.review_threshold)
+                scores = Scores.of(scored)
                 self.metrics.degraded_answers.inc(len(inputs))
         id_column = contract.id_column
         results: list[PredictionResult] = [
@@ -309,6 +325,9 @@ class PredictionService:
                 scored = self._challenger_score(challenger, records_frame(inputs, contract))
                 if scored is not None:
                     self._log_shadow(challenger, request_id, ids, scored)
+            except Exception:  # the shadow thread carries on; the error is logged and counted
+                logger.exception("Shadow scoring of request %s failed", request_id)
+                self.metrics.challenger_failures.labels("error").inc()
             finally:
                 self._shadow_waiting.release()
 

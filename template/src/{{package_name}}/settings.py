@@ -60,11 +60,29 @@ class Settings(BaseSettings):
         description="Database of the prediction log and feedback (SQLAlchemy URL), e.g. "
         "postgresql+psycopg://user@host/db.",
     )
+    prediction_log_spill_dir: Path = Field(
+        default=Path(".local/prediction-log-spill"),
+        description="Where the service keeps log rows it could not write before a graceful stop "
+        "(the database was away); the next start writes them. On Kubernetes, mount a volume "
+        "here for them to survive the pod.",
+    )
+    prediction_log_stop_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long a graceful stop waits for queued log rows to be written before "
+        "spilling the rest to APP_PREDICTION_LOG_SPILL_DIR.",
+    )
     review_threshold: float = Field(
         default=0.7,
         ge=0,
         le=1,
         description="Predictions with a confidence below this are flagged `needs_review`.",
+    )
+    service_workers: int = Field(
+        default=1,
+        ge=1,
+        description="Worker processes of `serve`, each with its own copy of the model; metrics "
+        "are summed across them. Frozen into a Bento at `make bento`.",
     )
     access_log: bool = Field(
         default=False,

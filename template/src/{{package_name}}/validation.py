@@ -207,9 +207,15 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
                     regex=pattern,
                 )
             if low is not None or high is not None:
+                if low is None:
+                    broken = f"is above {high:g}"
+                elif high is None:
+                    broken = f"is below {low:g}"
+                else:
+                    broken = f"is outside [{low:g}, {high:g}]"
                 rule(
                     gxe.ExpectColumnValuesToBeBetween,
-                    f"is outside [{low:g}, {high:g}]",
+                    broken,
                     name,
                     column=name,
                     min_value=low,
