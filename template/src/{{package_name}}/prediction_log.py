@@ -226,6 +226,9 @@ class PredictionLog:
         self._enqueue([(table, row) for row in rows])
 
     def _enqueue(self, rows: list[Row], *, first: bool = False) -> None:
+        if self._state.abandon:  # answered after the stop began: straight to the spill file
+            self._spill(rows)
+            return
         with self._state.lock:
             if first:
                 self._state.pending.extendleft(reversed(rows))
