@@ -47,6 +47,7 @@ def main() -> None:
         serving.run(project, args.seconds)
         in_project.run(project, "validation_drift", *map(str, args.rows))
         in_project.run(project, "retraining")
+        in_project.run(project, "contract_infer", "1000000", "50")
         rollout.run(project, args.seconds)
         footprint.run(project)
 

@@ -40,7 +40,7 @@ def score_file(
 
     A batch that fails validation is not scored at all; its reports go to ``reports``.
     """
-    frame = read_table(source)
+    frame = read_table(source, contract.text_columns)
     report = validate(frame, contract, source=str(source))
     if not report.passed:
         report.write(reports)

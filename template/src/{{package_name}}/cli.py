@@ -9,23 +9,24 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .baseline import BaselineError, default_baseline, save_baseline
+from .baseline import BaselineError, save_baseline
 from .batch_scoring import score_file
 from .contract import ContractError, DataContract, ProblemType
 from .contract_inference import InferenceError, infer_contract
-from .datasets import DataFileError, read_table, write_table
+from .datasets import DataFileError, read_table, read_written, write_table
 from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
 from .process_supervision import supervise
 from .sample_data import SEED, generate, write_sample
-from .settings import PACKAGE, Settings
+from .settings import HOLDOUT_SPLIT, PACKAGE, Settings
 from .smoke_test import SmokeTestError, smoke_test
-from .training_config import TrainingConfigError
+from .training_config import TrainingConfig, TrainingConfigError, write_behaviour_checks
 from .validation import DataValidationError, validate
 
 if TYPE_CHECKING:
@@ -35,34 +36,66 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _contract_infer(args: argparse.Namespace, settings: Settings) -> int:
+    from .baseline_fitting import behaviour_checks, learn_baseline  # noqa: PLC0415 - scikit-learn
+
     output: Path = args.output or settings.contract_path
     baseline_output = output.with_name("baseline.yaml") if args.output else settings.baseline_path
     existing = [str(path) for path in (output, baseline_output) if path.exists()]
     if existing and not args.force:
         print(
-            f"{' and '.join(existing)} exist(s); pass --force to replace, or --output to write "
-            "elsewhere.",
+            f"{' and '.join(existing)} exist(s); pass --force to replace them (and the behaviour "
+            "checks in the training configuration), or --output to write elsewhere.",
             file=sys.stderr,
         )
         return 1
     frame = read_table(args.path)
-    contract = infer_contract(
+    inference = infer_contract(
         frame,
-        name=args.name or args.path.stem.replace("-", "_"),
+        name=args.name or args.path.stem,
         target=args.target,
         id_column=args.id_column,
         exclude=tuple(args.exclude),
+        categories=tuple(args.category),
         problem_type=args.problem_type,
+        written=read_written(args.path),
     )
+    contract = inference.contract
+    rules, regions = learn_baseline(frame, contract)
     contract.save(output)
-    save_baseline(default_baseline(frame[contract.target.name], contract), baseline_output)
+    save_baseline(rules, baseline_output)
     print(
-        f"Wrote {output}: {len(contract.features)} features, target '{contract.target.name}' "
-        f"({contract.problem_type.value}). Review its ranges and categories, then commit it.\n"
-        f"Wrote {baseline_output}: a baseline with no rules yet (it answers from the "
-        "fallback); add rules a domain expert would apply."
+        f"Read {args.path}: {len(frame)} rows. Wrote {output}: {len(contract.features)} features, "
+        f"target '{contract.target.name}' ({contract.problem_type.value})."
+    )
+    for decision in inference.decisions:
+        print(f"  - {decision.describe()}")
+    how = f"{len(rules.rules)} rules learned from the data" if rules.rules else "no rules"
+    print(f"Wrote {baseline_output}: {how}, then the fallback; edit them as a domain expert would.")
+    if args.output:
+        print(f"Left {settings.training_config_path} and .env as they are (--output given).")
+    else:
+        checks = behaviour_checks(regions, contract)
+        write_behaviour_checks(settings.training_config_path, checks, contract)
+        print(
+            f"Wrote {settings.training_config_path}: {len(checks)} behaviour check(s) from the "
+            "data; its outcome, estimator and margins are left as they were."
+        )
+        holdout = str(args.holdout) if args.holdout else HOLDOUT_SPLIT
+        _set_env(Path(".env"), {"APP_TRAINING_DATA": str(args.path), "APP_HOLDOUT_DATA": holdout})
+        print(f"Wrote .env: APP_TRAINING_DATA={args.path}, APP_HOLDOUT_DATA={holdout}.")
+    print(
+        "Next: review the contract, commit it, then `make rebaseline` to serve the new baseline "
+        "(history is kept) and `make validate` to check your files."
     )
     return 0
+
+
+def _set_env(path: Path, values: dict[str, str]) -> None:
+    """Set ``values`` in a dotenv file, replacing their lines and keeping every other line."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
+    kept += [f"{name}={value}" for name, value in values.items()]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
 def _contract_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,6 +141,21 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{settings.mlflow_tracking_uri}: {state} {settings.model_name} version "
         f"{champion.version} (alias champion)"
+    )
+    return 0
+
+
+def _rebaseline(args: argparse.Namespace, settings: Settings) -> int:
+    from .promotion import rebaseline  # noqa: PLC0415 - MLflow is slow to import
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+    move = rebaseline(settings, DataContract.load(settings.contract_path))
+    print(
+        f"{settings.mlflow_tracking_uri}: registered the baseline of {settings.contract_path} as "
+        f"{settings.model_name} version {move.current} (alias champion; version {move.previous} "
+        f"stays in the history). Running services switch within "
+        f"{settings.model_refresh_seconds:g} s."
     )
     return 0
 
@@ -175,12 +223,13 @@ def _predict(args: argparse.Namespace, settings: Settings) -> int:
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     contract = DataContract.load(settings.contract_path)
     paths = [args.path] if args.path else [settings.training_data, settings.holdout_data]
+    if not args.path and settings.holdout_data == Path(HOLDOUT_SPLIT):
+        paths = paths[:1]  # held out from the training data, which is checked
     require_target = args.require_target or not args.path
     failed = 0
     for path in paths:
-        report = validate(
-            read_table(path), contract, source=str(path), require_target=require_target
-        )
+        frame = read_table(path, contract.text_columns)
+        report = validate(frame, contract, source=str(path), require_target=require_target)
         json_path, html_path = report.write(settings.reports_dir / "validation")
         stream = sys.stdout if report.passed else sys.stderr
         print(report.summary(), file=stream)
@@ -230,16 +279,30 @@ def _simulate_traffic(args: argparse.Namespace, settings: Settings) -> int:
     from .traffic_simulation import send_traffic  # noqa: PLC0415
 
     contract = DataContract.load(settings.contract_path)
-    source = read_table(args.source or settings.training_data)
-    result = send_traffic(
-        args.url,
-        source,
-        contract,
-        rows=args.rows,
-        strength=args.drift,
-        feedback=args.feedback,
-        seed=args.seed,
-    )
+    source = read_table(args.source or settings.training_data, contract.text_columns)
+    try:
+        result = send_traffic(
+            args.url,
+            source,
+            contract,
+            rows=args.rows,
+            strength=args.drift,
+            feedback=args.feedback,
+            seed=args.seed,
+        )
+    except httpx.HTTPStatusError as error:
+        answer = error.response.text[:300].replace("\n", " ")
+        print(
+            f"error: {error.request.url} answered {error.response.status_code}: {answer}",
+            file=sys.stderr,
+        )
+        return 1
+    except httpx.TransportError as error:
+        print(
+            f"error: {args.url} not reachable ({error}); start it with `make serve`",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"Sent {result.records} records (drift strength {args.drift:g}) to {args.url}; "
         f"answered by version(s) {', '.join(sorted(result.versions))}; "
@@ -268,6 +331,9 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
             f"it with `make worker`; run it now with `uv run prefect deployment run '{name}'`."
         )
         return 0
+    # Checked before the flow starts: a mistake in the files is one line, not a flow's traceback.
+    contract = DataContract.load(settings.contract_path)
+    TrainingConfig.load(settings.training_config_path, contract)
     result = retrain(str(args.data) if args.data else None)
     verdict = "promoted to champion" if result["promoted"] else "refused"
     print(
@@ -310,7 +376,7 @@ def _promote(args: argparse.Namespace, settings: Settings) -> int:
 def _rollback(args: argparse.Namespace, settings: Settings) -> int:
     from .promotion import rollback  # noqa: PLC0415 - MLflow is slow to import
 
-    move = rollback(settings)
+    move = rollback(settings, DataContract.load(settings.contract_path))
     print(
         f"{settings.model_name}: rolled back from version {move.previous} to version "
         f"{move.current}, which now serves (running services switch within "
@@ -487,7 +553,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     infer.add_argument("path", type=Path, help="CSV or Parquet file with the target column")
     infer.add_argument("--target", required=True, help="column the model predicts")
-    infer.add_argument("--id-column", help="column that identifies a row (not a feature)")
+    infer.add_argument(
+        "--id-column",
+        help="column that identifies a row, not a feature (default: a text column with a "
+        "distinct value on every row, if there is one)",
+    )
     infer.add_argument(
         "--exclude", action="append", default=[], metavar="COLUMN", help="leave a column out"
     )
@@ -496,6 +566,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=ProblemType,
         choices=list(ProblemType),
         help="force the problem type instead of guessing it from the target",
+    )
+    infer.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="read a column as a category whatever it holds (a numeric code)",
+    )
+    infer.add_argument(
+        "--holdout",
+        type=Path,
+        help="a held-out file of the same table for retraining's evaluation (default: 20%% of "
+        "the training data)",
     )
     infer.add_argument("--name", help="contract name (default: the file's name)")
     infer.add_argument("--output", type=Path, help="where to write (default: APP_CONTRACT_PATH)")
@@ -528,6 +611,15 @@ def build_parser() -> argparse.ArgumentParser:
         "`champion` alias at it, unless a champion exists already. `make setup` runs this.",
     )
     bootstrap.set_defaults(handler=_bootstrap)
+
+    rebaseline = commands.add_parser(
+        "rebaseline",
+        help="register the baseline of the current contract and make it the champion",
+        description="After `contract infer` (or a change of features): register the baseline "
+        "rules with the current contract's signature and APP_TRAINING_DATA as reference data, and "
+        "point `champion` at it. The champion before stays in the history.",
+    )
+    rebaseline.set_defaults(handler=_rebaseline)
 
     serve = commands.add_parser(
         "serve",
@@ -587,4 +679,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, Settings())
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug, or a failure this command does not know: still one line
+        if os.environ.get("APP_TRACEBACK"):
+            raise
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+        print(
+            f"error: unexpected {type(error).__name__}: {error}{where}. Run again with "
+            "APP_TRACEBACK=1 for the traceback, and report it if it is a bug.",
+            file=sys.stderr,
+        )
         return 1

@@ -4,16 +4,51 @@ The API schema, the validation suite, the drift configuration and the baseline a
 from a :class:`DataContract`, which is read from ``contract/data_contract.yaml``.
 """
 
+import keyword
+import re
+import unicodedata
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .yaml_files import load_model
 
-ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+def _usable_name(name: str) -> str:
+    """Any name a CSV header, a Parquet file or a database can carry, except invisible ones."""
+    if not name.strip():
+        raise ValueError("a column name must not be blank")
+    if any(unicodedata.category(character) == "Cc" for character in name):
+        raise ValueError(f"column name {name!r} must not contain control characters")
+    return name
+
+
+ColumnName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_usable_name)]
+"""A column as the team names it: spaces, punctuation, unicode and leading digits included."""
+
+Key = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+"""An identifier for code that needs one (the API's field names), derived from a column name."""
+
+
+RESERVED_KEYS = frozenset({"record_id", *dir(BaseModel)})
+"""Keys the request record uses itself, or that pydantic models reserve."""
+
+
+def key_for(name: str) -> str:
+    """An identifier for ``name``: itself if it is one, ``Total area (m²)`` -> ``total_area_m2``."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+        key = name
+    else:
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        key = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:60] or "column"
+    if key[0].isdigit() or keyword.iskeyword(key) or keyword.issoftkeyword(key):
+        key = f"c_{key}"
+    if key in RESERVED_KEYS or key.startswith("model_"):
+        key = f"{key}_"
+    return key
 
 
 class ContractError(Exception):
@@ -27,6 +62,18 @@ class FeatureType(StrEnum):
     NUMBER = "number"
     CATEGORY = "category"
     BOOLEAN = "boolean"
+    DATETIME = "datetime"
+
+
+class Limits(StrEnum):
+    """What a feature's range or values mean.
+
+    ``declared``: set by the team; a value outside cannot be meaningful and is refused.
+    ``observed``: learned from data by ``contract infer``; new data may go beyond it.
+    """
+
+    DECLARED = "declared"
+    OBSERVED = "observed"
 
 
 class ProblemType(StrEnum):
@@ -45,12 +92,14 @@ class Feature(_Strict):
     """One input column of the model."""
 
     name: ColumnName
+    key: Key | None = None
     type: FeatureType
     description: str = ""
     nullable: bool = False
     minimum: float | None = None
     maximum: float | None = None
     values: tuple[str, ...] | None = None
+    limits: Limits = Limits.DECLARED
 
     @model_validator(mode="after")
     def _check_constraints(self) -> Self:
@@ -79,6 +128,7 @@ class Target(_Strict):
     classes: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    limits: Limits = Limits.DECLARED
 
     @model_validator(mode="after")
     def _check_constraints(self) -> Self:
@@ -93,7 +143,7 @@ class Target(_Strict):
 class DataContract(_Strict):
     """Features, target and id column of the project's data."""
 
-    name: ColumnName
+    name: str = Field(min_length=1, max_length=200)
     description: str = ""
     id_column: ColumnName | None = None
     target: Target
@@ -110,7 +160,36 @@ class DataContract(_Strict):
                 raise ValueError(f"{role} '{column}' must not also be a feature")
         if self.id_column is not None and self.id_column == self.target.name:
             raise ValueError("id_column and target must be different columns")
+        explicit = {feature.key for feature in self.features if feature.key}
+        reserved = sorted(k for k in explicit if k in RESERVED_KEYS or k.startswith("model_"))
+        if reserved:
+            raise ValueError(f"key(s) {', '.join(reserved)} are reserved; choose others")
+        keys = list(self.feature_keys.values())
+        clashes = sorted({key for key in keys if keys.count(key) > 1})
+        if clashes:
+            raise ValueError(
+                f"features share the key {', '.join(clashes)}; give each a `key` of its own"
+            )
         return self
+
+    @property
+    def feature_keys(self) -> dict[str, str]:
+        """Feature name -> identifier: the feature's ``key``, or one derived from its name.
+
+        Derived keys that collide (``a b`` and ``a-b``) are numbered in contract order.
+        """
+        keys: dict[str, str] = {}
+        taken = {feature.key for feature in self.features if feature.key}
+        for feature in self.features:
+            if feature.key:
+                keys[feature.name] = feature.key
+                continue
+            key, number = key_for(feature.name), 2
+            while key in taken:
+                key, number = f"{key_for(feature.name)}_{number}", number + 1
+            taken.add(key)
+            keys[feature.name] = key
+        return keys
 
     @property
     def problem_type(self) -> ProblemType:
@@ -131,6 +210,12 @@ class DataContract(_Strict):
         """Every column a labelled dataset has: id (if any), features, target."""
         id_columns = [self.id_column] if self.id_column else []
         return [*id_columns, *self.feature_names, self.target.name]
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Columns read as text whatever they hold: the id and the categories."""
+        categories = [f.name for f in self.features if f.type is FeatureType.CATEGORY]
+        return [*([self.id_column] if self.id_column else []), *categories]
 
     def feature(self, name: str) -> Feature:
         """The feature called ``name``."""
@@ -154,7 +239,8 @@ class DataContract(_Strict):
     def save(self, path: Path) -> None:
         """Write the contract as YAML, in a stable key order that reads well."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        document = self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        document = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         path.write_text(
-            yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8"
+            yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=None),
+            encoding="utf-8",
         )

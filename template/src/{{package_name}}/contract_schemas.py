@@ -4,6 +4,7 @@ Nothing here is written by hand per feature: change the contract and all of thes
 """
 
 import math
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
@@ -14,11 +15,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StrictBool,
     create_model,
 )
 
-from .contract import DataContract, Feature, FeatureType
+from .contract import DataContract, Feature, FeatureType, Limits
 
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
@@ -33,6 +35,40 @@ def _numbers_only(value: object) -> object:
     return value
 
 
+def _text_only(value: object) -> object:
+    """Refuse numbers where a date-time is due (pydantic would read them as Unix time)."""
+    if not isinstance(value, str):
+        raise ValueError("Input should be a date-time in ISO 8601, such as 2024-05-31T14:00:00")
+    return value
+
+
+BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "y", "t", "1", "1.0"), True),
+    **dict.fromkeys(("false", "no", "n", "f", "0", "0.0"), False),
+}
+"""How files write booleans (compared in lower case)."""
+
+
+def as_booleans(column: pd.Series) -> pd.Series:
+    """Booleans from ``True``, ``yes``, ``Y``, ``1`` and the like; missing stays missing."""
+    if pd.api.types.is_bool_dtype(column):
+        return column
+    words = column.astype(object).where(column.notna(), None)
+    return words.map(
+        lambda value: None if value is None else BOOLEAN_WORDS[str(value).strip().lower()]
+    )
+
+
+def as_timestamps(column: pd.Series) -> pd.Series:
+    """Date-times as naive UTC timestamps, from ISO 8601 text or a date-time column."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return pd.Series(column.dt.tz_convert("UTC").dt.tz_localize(None))
+    if pd.api.types.is_datetime64_dtype(column):
+        return column
+    parsed = pd.to_datetime(column, format="ISO8601", utc=True)
+    return pd.Series(parsed.dt.tz_localize(None))
+
+
 CONTROL_CHARACTERS = frozenset(map(chr, [*range(32), 127]))
 
 
@@ -44,7 +80,9 @@ def _printable(value: str) -> str:
 
 
 def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression built at run time
-    low, high = feature.minimum, feature.maximum
+    """The API type of a feature: declared limits are enforced, observed ones only flagged."""
+    declared = feature.limits is Limits.DECLARED
+    low, high = (feature.minimum, feature.maximum) if declared else (None, None)
     if feature.type is FeatureType.INTEGER:
         # 3 and 3.0 are accepted, 3.5 is not
         return Annotated[int, Field(ge=low, le=high), BeforeValidator(_numbers_only)]
@@ -54,24 +92,65 @@ def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression bu
         ]
     if feature.type is FeatureType.BOOLEAN:
         return StrictBool
+    if feature.type is FeatureType.DATETIME:
+        return Annotated[
+            datetime,
+            BeforeValidator(_text_only),
+            PlainSerializer(datetime.isoformat, return_type=str),
+        ]
+    if not declared:  # an unseen category is answered (and flagged), not refused
+        return Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
     return Literal[tuple(feature.values or ())]
+
+
+def out_of_range(records: list[dict[str, Any]], contract: DataContract) -> list[list[str]]:
+    """Per record, the features outside their observed limits (range, or categories seen)."""
+    observed = [f for f in contract.features if f.limits is Limits.OBSERVED]
+    ranged = [
+        (
+            f.name,
+            -math.inf if f.minimum is None else f.minimum,
+            math.inf if f.maximum is None else f.maximum,
+        )
+        for f in observed
+        if f.minimum is not None or f.maximum is not None
+    ]
+    valued = [(f.name, frozenset(f.values)) for f in observed if f.values]
+    if not ranged and not valued:
+        return [[] for _ in records]
+    flagged: list[list[str]] = []
+    for record in records:
+        outside = [
+            name
+            for name, low, high in ranged
+            if (value := record.get(name)) is not None and not low <= value <= high
+        ]
+        outside += [
+            name
+            for name, values in valued
+            if (value := record.get(name)) is not None and value not in values
+        ]
+        flagged.append(outside)
+    return flagged
 
 
 def record_model(contract: DataContract) -> type[BaseModel]:
     """One input record: each feature with its type, range or values; unknown fields refused.
 
-    Fields are keyed ``f0, f1, ...`` with the feature's name as alias, so any column name is safe.
+    Fields are named by the contract's keys, with the feature's own name as alias: callers use
+    the team's column names, whatever characters they hold.
     """
     fields: dict[str, Any] = {}
-    for index, feature in enumerate(contract.features):
+    keys = contract.feature_keys
+    for feature in contract.features:
         annotation = _field_type(feature)
         if feature.nullable:
-            fields[f"f{index}"] = (
+            fields[keys[feature.name]] = (
                 annotation | None,
                 Field(default=None, alias=feature.name, description=feature.description),
             )
         else:
-            fields[f"f{index}"] = (
+            fields[keys[feature.name]] = (
                 annotation,
                 Field(alias=feature.name, description=feature.description),
             )
@@ -98,6 +177,8 @@ def records_frame(records: list[dict[str, Any]], contract: DataContract) -> pd.D
             )
         elif feature.type is FeatureType.BOOLEAN and not feature.nullable:
             columns[feature.name] = np.array(values, dtype=bool)
+        elif feature.type is FeatureType.DATETIME:
+            columns[feature.name] = as_timestamps(pd.Series(values, dtype=object)).to_numpy()
         else:
             columns[feature.name] = np.array(values, dtype=object)
     return pd.DataFrame(columns, copy=False)
@@ -111,6 +192,8 @@ def example_records(contract: DataContract) -> list[dict[str, Any]]:
             record[feature.name] = feature.values[0]
         elif feature.type is FeatureType.BOOLEAN:
             record[feature.name] = False
+        elif feature.type is FeatureType.DATETIME:
+            record[feature.name] = "2024-01-01T00:00:00"
         else:
             low = feature.minimum
             if low is None:  # no minimum: 0, unless the maximum is below it
@@ -127,8 +210,13 @@ def cast_features(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
         column = frame[feature.name]
         if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
             cast[feature.name] = pd.to_numeric(column, errors="raise").astype("float64")
-        elif feature.type is FeatureType.BOOLEAN and not feature.nullable:
-            cast[feature.name] = column.astype(bool)
+        elif feature.type is FeatureType.BOOLEAN:
+            booleans = as_booleans(column)
+            cast[feature.name] = (
+                booleans.astype(bool) if not feature.nullable else booleans.astype(object)
+            )
+        elif feature.type is FeatureType.DATETIME:
+            cast[feature.name] = as_timestamps(column)
         else:
             cast[feature.name] = column.astype(object).where(column.notna(), None)
     return pd.DataFrame(cast, index=frame.index)
@@ -144,6 +232,7 @@ def model_signature(contract: DataContract) -> "ModelSignature":
         FeatureType.NUMBER: "double",
         FeatureType.CATEGORY: "string",
         FeatureType.BOOLEAN: "boolean",
+        FeatureType.DATETIME: "datetime",
     }
     inputs = Schema(
         [

@@ -1,6 +1,7 @@
 """Reading and writing tabular data files (CSV or Parquet) with errors a person can act on."""
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,11 @@ class DataFileError(Exception):
     """A data file is missing, of an unsupported kind, or not what its name says."""
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame, raising :class:`DataFileError` on bad input."""
+def read_table(path: Path, text_columns: Collection[str] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame, raising :class:`DataFileError` on bad input.
+
+    ``text_columns`` of a CSV file are read as written (codes such as ``007`` keep their zeros).
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DataFileError(
@@ -24,7 +28,11 @@ def read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataFileError(f"{path}: the file is empty")
     try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        frame = (
+            pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
+            if suffix == ".csv"
+            else pd.read_parquet(path)
+        )
     except (ValueError, OSError) as error:  # pyarrow and pandas parse errors derive from these
         kind = "CSV" if suffix == ".csv" else "Parquet"
         raise DataFileError(f"{path}: not a readable {kind} file ({error})") from None
@@ -38,6 +46,16 @@ def read_table(path: Path) -> pd.DataFrame:
                     f"{path}: columns seem separated by {name}; save it comma-separated"
                 )
     return frame
+
+
+def read_written(path: Path) -> pd.DataFrame | None:
+    """A CSV file's values as written (text; missing stays missing); None for Parquet.
+
+    Tells ``7`` from ``7.0`` and keeps leading zeros, which parsing numbers loses.
+    """
+    if path.suffix.lower() != ".csv":
+        return None
+    return pd.read_csv(path, dtype=str)
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -84,7 +84,8 @@ def compute_drift(
     from evidently import DataDefinition, Dataset, Report  # noqa: PLC0415 - slow import
     from evidently.presets import DataDriftPreset  # noqa: PLC0415
 
-    columns = list(contract.feature_names)
+    # Date-times move forward by nature: their drift would always alert, and says nothing.
+    columns = [f.name for f in contract.features if f.type is not FeatureType.DATETIME]
     if PREDICTION in reference and PREDICTION in current:
         columns.append(PREDICTION)
     numeric = [
@@ -113,7 +114,7 @@ def compute_drift(
         result=DriftResult(
             reference_rows=len(reference),
             current_rows=len(current),
-            features=[verdicts[name] for name in contract.feature_names],
+            features=[verdicts[name] for name in columns if name != PREDICTION],
             prediction=verdicts.get(PREDICTION),
         ),
         snapshot=snapshot,

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn import metrics as sk
 
 from .contract import DataContract, FeatureType, ProblemType
-from .contract_schemas import cast_features
+from .contract_schemas import as_timestamps, cast_features
 from .registry import Predictor
 from .training_config import LOWER_IS_BETTER, METRICS, BehaviourCheck, TrainingConfig
 
@@ -62,6 +62,8 @@ def typical_record(train: pd.DataFrame, contract: DataContract) -> dict[str, Any
         column = train[feature.name].dropna()
         if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
             record[feature.name] = float(pd.to_numeric(column).median())
+        elif feature.type is FeatureType.DATETIME:
+            record[feature.name] = pd.Timestamp(as_timestamps(column).median()).isoformat()
         else:
             record[feature.name] = column.mode().iloc[0]
     return record
@@ -75,6 +77,8 @@ def boundary_records(base: dict[str, Any], contract: DataContract) -> pd.DataFra
             edges: list[Any] = list(feature.values)
         elif feature.type is FeatureType.BOOLEAN:
             edges = [False, True]
+        elif feature.type is FeatureType.DATETIME:
+            edges = []
         else:
             edges = [value for value in (feature.minimum, feature.maximum) if value is not None]
         if feature.nullable:

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .contract import DataContract, FeatureType
+from .contract_schemas import as_timestamps
 
 TOP_FEATURES = 3
 SHOWN = 0.005
@@ -28,6 +29,8 @@ def typical_values(frame: pd.DataFrame, contract: DataContract) -> dict[str, Any
         column = frame[feature.name].dropna()
         if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
             typical[feature.name] = float(column.median())
+        elif feature.type is FeatureType.DATETIME:
+            typical[feature.name] = pd.Timestamp(as_timestamps(column).median()).isoformat()
         else:
             value = column.mode().iloc[0]
             typical[feature.name] = value.item() if hasattr(value, "item") else value

@@ -114,6 +114,15 @@ class ServiceMetrics:
             "model_refresh_errors_total",
             "Unexpected errors of the thread that follows the registry (it carries on)",
         )
+        self.out_of_range = prom.Counter(
+            "model_input_out_of_range_total",
+            "Values outside the limits observed in training, answered and flagged, per feature",
+            ["feature"],
+        )
+        self.models_refused = prom.Counter(
+            "model_versions_refused_total",
+            "Champions not loaded because they were registered for another contract",
+        )
         self.log_dead_letters = prom.Counter(
             "prediction_log_dead_letters_total",
             "Rows the database refused for good, kept in the dead_letters table with the reason",
@@ -166,6 +175,12 @@ class ServiceMetrics:
             on_replayed=self.log_replayed.inc,
             on_lost=self.log_lost.inc,
         )
+
+    def observe_out_of_range(self, flagged: list[list[str]]) -> None:
+        """Count each feature value outside its observed limits."""
+        for names in flagged:
+            for name in names:
+                self.out_of_range.labels(name).inc()
 
     def observe(self, version: str, predictions: Any, needs_review: Any, regression: bool) -> None:  # noqa: ANN401
         """Count one batch of predictions."""

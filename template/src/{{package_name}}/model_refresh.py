@@ -20,6 +20,7 @@ from .registry import (
     aliased_version,
     champion_version,
     client_for,
+    contract_mismatch,
     load_serving_model,
     load_version,
 )
@@ -41,6 +42,7 @@ class ModelRefresher:
         *,
         challenger: "ChallengerSlot | None" = None,
         on_error: Callable[[], None] = lambda: None,
+        on_refused: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._contract = contract
@@ -49,6 +51,8 @@ class ModelRefresher:
         self._on_registry = on_registry
         self._challenger = challenger
         self._on_error = on_error
+        self._on_refused = on_refused
+        self._refused: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
 
@@ -74,6 +78,15 @@ class ModelRefresher:
         self._on_registry(True)
         loaded = self._current()
         if champion is None or (str(champion.version) == loaded.version and not loaded.degraded):
+            return False
+        if self._refused == str(champion.version):
+            return False
+        mismatch = contract_mismatch(self._settings, str(champion.version), self._contract)
+        if mismatch:
+            # Its inputs are not this API's: answering with it would score the wrong columns.
+            logger.error("Champion not loaded: %s; keeping version %s", mismatch, loaded.version)
+            self._refused = str(champion.version)
+            self._on_refused()
             return False
         fresh = load_serving_model(self._settings, self._contract)
         if fresh.degraded:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from .contract import DataContract
 from .errors import PromotionError
-from .registry import CHALLENGER, CHAMPION, champion_version, connect
+from .registry import (
+    CHALLENGER,
+    CHAMPION,
+    champion_version,
+    connect,
+    contract_mismatch,
+    log_baseline,
+)
 from .settings import Settings
 
 HISTORY_TAG = "champion_history"
@@ -36,7 +44,17 @@ def history(client: MlflowClient, settings: Settings) -> list[str]:
     return recorded
 
 
-def promote(settings: Settings, version: str) -> AliasMove:
+def rebaseline(settings: Settings, contract: DataContract) -> AliasMove:
+    """Register the baseline of the current contract and make it the champion.
+
+    For a new contract (after ``contract infer``): its signature and reference data are the
+    new data's. The champion before stays in the history.
+    """
+    registered = log_baseline(settings, contract)
+    return promote(settings, str(registered.version), shadow_gate=False)
+
+
+def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> AliasMove:
     """Make ``version`` the champion; the one before stays in the history for rollback."""
     client = connect(settings)
     try:
@@ -50,7 +68,7 @@ def promote(settings: Settings, version: str) -> AliasMove:
     previous = past[-1] if past else None
     if previous == version:
         return AliasMove(previous, version)
-    if settings.promotion_min_shadow_rows > 0 and version not in past:
+    if shadow_gate and settings.promotion_min_shadow_rows > 0 and version not in past:
         _require_shadow_evidence(settings, version)
     client.set_registered_model_alias(settings.model_name, CHAMPION, version)
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
@@ -71,8 +89,11 @@ def _require_shadow_evidence(settings: Settings, version: str) -> None:
         )
 
 
-def rollback(settings: Settings) -> AliasMove:
-    """Point ``champion`` back at the version that was champion before the current one."""
+def rollback(settings: Settings, contract: DataContract) -> AliasMove:
+    """Point ``champion`` back at the version that was champion before the current one.
+
+    Refused if that version was registered for another contract: the service could not use it.
+    """
     client = connect(settings)
     past = history(client, settings)
     if len(past) < 2:  # noqa: PLR2004
@@ -81,6 +102,12 @@ def rollback(settings: Settings) -> AliasMove:
             f"nothing to roll back to: version {current} is the only champion there has been"
         )
     current, previous = past[-1], past[-2]
+    mismatch = contract_mismatch(settings, previous, contract)
+    if mismatch:
+        raise PromotionError(
+            f"rollback refused: {mismatch}. Restore that contract first, or `promote` a version "
+            "registered for this one"
+        )
     # History first: interrupted in between, `history` still ends with the serving champion.
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join(past[:-1]))
     client.set_registered_model_alias(settings.model_name, CHAMPION, previous)

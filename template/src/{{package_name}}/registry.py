@@ -4,6 +4,8 @@ Promotion and rollback are moves of the ``champion`` alias. The store is a local
 default and a tracking server when ``APP_MLFLOW_TRACKING_URI`` is a URL; the code is the same.
 """
 
+import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -187,28 +189,78 @@ def log_model_version(
             pip_requirements=[f"{name}=={version(name)}" for name in requirements],
             registered_model_name=settings.model_name,
         )
-    return client.get_model_version(settings.model_name, str(info.registered_model_version))
+    number = str(info.registered_model_version)
+    client.set_model_version_tag(
+        settings.model_name, number, SCHEMA_TAG, schema_fingerprint(contract)
+    )
+    return client.get_model_version(settings.model_name, number)
 
 
-def register_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
-    """Register the baseline rules (with the training data as reference) as the champion."""
+SCHEMA_TAG = "input_schema"
+"""Model version tag: a fingerprint of the inputs and prediction kind it was registered for."""
+
+
+def schema_fingerprint(contract: DataContract) -> str:
+    """What a model takes and gives, as a short hash: the same for contracts a model can serve."""
+    signature = model_signature(contract)
+    described = json.dumps([signature.inputs.to_dict(), signature.outputs.to_dict()[:1]])
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+def contract_mismatch(settings: Settings, version: str, contract: DataContract) -> str | None:
+    """Why registered ``version`` cannot answer this contract's API; None when it can.
+
+    Every version carries the contract it was trained for in its signature: the same inputs
+    (names and types) and the same kind of prediction, or it is refused.
+    """
+    from mlflow.models import get_model_info  # noqa: PLC0415 - MLflow is slow to import
+
+    registered = client_for(settings).get_model_version(settings.model_name, version)
+    if registered.tags.get(SCHEMA_TAG) == schema_fingerprint(contract):
+        return None  # the common case: one registry read, no artifact download
+    signature = get_model_info(f"models:/{settings.model_name}/{version}").signature
+    expected = model_signature(contract)
+    if signature is None:
+        return f"version {version} has no signature"
+    theirs = {spec["name"]: spec["type"] for spec in signature.inputs.to_dict()}
+    ours = {spec["name"]: spec["type"] for spec in expected.inputs.to_dict()}
+    outputs_differ = signature.outputs.to_dict()[:1] != expected.outputs.to_dict()[:1]
+    if theirs == ours and not outputs_differ:
+        return None
+    missing, extra = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
+    typed = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
+    details = [
+        f"{label}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"  # noqa: PLR2004
+        for label, names in (("lacks", missing), ("has extra", extra), ("other types", typed))
+        if names
+    ] or ["another kind of prediction"]
+    return f"version {version} was registered for another contract ({'; '.join(details)})"
+
+
+def log_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
+    """Register the baseline rules, with the training data as reference; no alias."""
     BaselineRules.load(settings.baseline_path, contract)  # refuse rules that do not fit
-    registered = log_model_version(
+    return log_model_version(
         settings,
         contract,
         kind="baseline",
         model_code=BASELINE_MODEL_CODE,
         artifacts={"rules": settings.baseline_path, "contract": settings.contract_path},
-        reference=_training_data_or_none(settings),
+        reference=_training_data_or_none(settings, contract),
     )
+
+
+def register_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
+    """Register the baseline rules and make them the champion (a registry's first model)."""
+    registered = log_baseline(settings, contract)
     connect(settings).set_registered_model_alias(settings.model_name, CHAMPION, registered.version)
     return registered
 
 
-def _training_data_or_none(settings: Settings) -> pd.DataFrame | None:
+def _training_data_or_none(settings: Settings, contract: DataContract) -> pd.DataFrame | None:
     """The baseline learned nothing, but its rules were written for the training data."""
     try:
-        return read_table(settings.training_data)
+        return read_table(settings.training_data, contract.text_columns)
     except DataFileError as error:
         logger.warning("The baseline has no reference data for monitoring: %s", error)
         return None
@@ -234,6 +286,9 @@ def load_serving_model(settings: Settings, contract: DataContract) -> LoadedMode
             raise LookupError(
                 f"model '{settings.model_name}' has no '{CHAMPION}' alias: run `make setup`"
             )
+        mismatch = contract_mismatch(settings, str(champion.version), contract)
+        if mismatch:
+            raise LookupError(f"champion {mismatch}: run `make rebaseline`")
         # By version, not by alias: a promotion meanwhile must not mislabel the answers.
         uri = f"models:/{settings.model_name}/{champion.version}"
         return LoadedModel(

@@ -77,7 +77,7 @@ class Setup:
 
 
 @task(cache_policy=NO_CACHE, **EXTERNAL)
-def load_data(source: str, settings: Settings) -> pd.DataFrame:
+def load_data(source: str, settings: Settings, contract: DataContract) -> pd.DataFrame:
     """Labelled data: a CSV/Parquet file, or APP_TRAINING_TABLE of APP_TRAINING_DATABASE_URL."""
     if source.startswith("table:"):
         import sqlalchemy as sa  # noqa: PLC0415
@@ -87,7 +87,7 @@ def load_data(source: str, settings: Settings) -> pd.DataFrame:
             return pd.read_sql_table(source.removeprefix("table:"), engine)
         finally:
             engine.dispose()
-    return read_table(Path(source))
+    return read_table(Path(source), contract.text_columns)
 
 
 @task(cache_policy=NO_CACHE)
@@ -239,10 +239,12 @@ def record_and_decide(
 def _split(
     frame: pd.DataFrame, settings: Settings, contract: DataContract
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    target = contract.target.name
+    frame = frame[frame[target].notna()]  # rows without a label teach nothing
     if settings.holdout_data.is_file():
-        holdout = read_table(settings.holdout_data)
+        holdout = read_table(settings.holdout_data, contract.text_columns)
         validate_data(holdout, contract, str(settings.holdout_data))
-        return frame, holdout, str(settings.holdout_data)
+        return frame, holdout[holdout[target].notna()], str(settings.holdout_data)
     stratify = frame[contract.target.name] if contract.target.classes else None
     training, holdout = train_test_split(frame, test_size=0.2, random_state=0, stratify=stratify)
     return training, holdout, "20% of the training data"
@@ -260,7 +262,7 @@ def retrain(data: str | None = None) -> dict[str, Any]:
         if settings.training_table
         else str(settings.training_data)
     )
-    frame = load_data(source, settings)
+    frame = load_data(source, settings, contract)
     validation = validate_data(frame, contract, source)
     training, holdout, holdout_source = _split(frame, settings, contract)
     champion = champion_version(connect(settings), settings)

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .contract import ProblemType
+from .contract import DataContract, ProblemType
 from .datasets import write_table
 
 SAMPLE_FILES = {"train": 2_000, "holdout": 500}
@@ -94,6 +94,11 @@ def generate(
     features = generate_features(n_rows, seed, id_prefix)
     target = TARGETS[problem_type](features, np.random.default_rng(seed + 1))
     return features.assign(**{str(target.name): target.to_numpy()})
+
+
+def fits_sample(contract: DataContract) -> bool:
+    """Whether ``contract`` still describes the shipped sample (its columns, in order)."""
+    return list(generate(contract.problem_type, 1).columns) == contract.columns
 
 
 def generate_edge_cases(problem_type: ProblemType) -> pd.DataFrame:

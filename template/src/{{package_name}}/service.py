@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from .contract import DataContract, ProblemType
-from .contract_schemas import outcome_type, record_model, records_frame
+from .contract_schemas import out_of_range, outcome_type, record_model, records_frame
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
@@ -74,7 +74,14 @@ class PredictionResult(TypedDict):
     record_id: Annotated[str | None, Field(description="The record's id column, when it was sent.")]
     prediction: str | float
     confidence: Annotated[float | None, Field(description="A probability; null for regression.")]
-    needs_review: Annotated[bool, Field(description="Confidence below the review threshold.")]
+    needs_review: Annotated[
+        bool,
+        Field(description="Confidence below the review threshold, or a value out of range."),
+    ]
+    out_of_range: Annotated[
+        list[str],
+        Field(description="Features outside the limits observed in training (still answered)."),
+    ]
     explanation: Annotated[str, Field(description="For the baseline: the rule that answered.")]
 
 
@@ -151,6 +158,7 @@ class PredictionService:
             self.metrics.registry_up.set,
             challenger=self.challenger,
             on_error=self.metrics.refresh_errors.inc,
+            on_refused=self.metrics.models_refused.inc,
         )
         self.refresher.start()
         # What is alive now (libraries, the model) stays: full garbage collections then scan only
@@ -226,23 +234,29 @@ class PredictionService:
                 scores = Scores.of(scored)
                 self.metrics.degraded_answers.inc(len(inputs))
         id_column = contract.id_column
+        flagged = out_of_range(inputs, contract)
+        self.metrics.observe_out_of_range(flagged)
         results: list[PredictionResult] = [
             {
                 "prediction_id": f"{request_id}-{index}",
                 "record_id": row_input.get(id_column) if id_column else None,
                 "prediction": prediction,
                 "confidence": confidence,
-                "needs_review": needs_review,
+                "needs_review": needs_review or bool(outside),
+                "out_of_range": outside,
                 "explanation": explanation,
             }
-            for index, (row_input, prediction, confidence, needs_review, explanation) in enumerate(
-                zip(
-                    inputs,
-                    scores.prediction,
-                    scores.confidence,
-                    scores.needs_review,
-                    scores.explanation,
-                    strict=True,
+            for index, (row_input, prediction, confidence, needs_review, explanation, outside) in (
+                enumerate(
+                    zip(
+                        inputs,
+                        scores.prediction,
+                        scores.confidence,
+                        scores.needs_review,
+                        scores.explanation,
+                        flagged,
+                        strict=True,
+                    )
                 )
             )
         ]

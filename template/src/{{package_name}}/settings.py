@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE = __name__.split(".")[0]
 
+HOLDOUT_SPLIT = "split"
+"""``APP_HOLDOUT_DATA=split``: hold out 20% of the training data instead of a fixed file."""
+
 
 class Settings(BaseSettings):
     """Where the project finds its contract, data, registry and prediction log."""
@@ -121,8 +124,8 @@ class Settings(BaseSettings):
     )
     holdout_data: Path = Field(
         default=Path("data/sample/holdout.csv"),
-        description="Fixed held-out set on which candidate and champion are compared; if the "
-        "file does not exist, 20% of the training data is held out instead.",
+        description="Fixed held-out set on which candidate and champion are compared; `split` "
+        "(or a path that does not exist) holds out 20% of the training data instead.",
     )
     training_table: str | None = Field(
         default=None,

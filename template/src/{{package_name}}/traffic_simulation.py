@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import DataContract, FeatureType
+from .contract_schemas import as_booleans, as_timestamps
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def shifted(
             values = pd.to_numeric(column) + strength * float(pd.to_numeric(column).std())
             values = values.clip(feature.minimum, feature.maximum)
             moved[feature.name] = values.round() if feature.type is FeatureType.INTEGER else values
+        elif feature.type is FeatureType.DATETIME:
+            continue  # time moves on by itself
         else:
             chosen = rng.random(len(frame)) < strength / 2
             replacement: Any = (
@@ -49,13 +52,23 @@ def shifted(
     return moved
 
 
-def _json_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+def json_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """Rows as a caller sends them: the id and the features, JSON types, missing as null."""
     columns = [
         *([contract.id_column] if contract.id_column in frame else []),
         *contract.feature_names,
     ]
+    frame = frame[columns].copy()
+    for feature in contract.features:
+        if feature.type is FeatureType.BOOLEAN:
+            frame[feature.name] = as_booleans(frame[feature.name]).astype(object)
+        elif feature.type is FeatureType.DATETIME:
+            moments = as_timestamps(frame[feature.name])
+            frame[feature.name] = moments.map(lambda moment: moment.isoformat()).where(
+                moments.notna(), None
+            )
     records: list[dict[str, Any]] = []
-    for record in frame[columns].to_dict(orient="records"):
+    for record in frame.to_dict(orient="records"):
         clean: dict[str, Any] = {}
         for key, value in record.items():
             name = str(key)
@@ -86,8 +99,11 @@ def send_traffic(
     """Post ``rows`` records (shifted by ``strength``) to ``url``'s /predict in batches."""
     sample = source.sample(n=rows, replace=rows > len(source), random_state=seed)
     moved = shifted(sample.reset_index(drop=True), contract, strength, seed)
-    records = _json_records(moved, contract)
-    outcomes = moved[contract.target.name].tolist() if contract.target.name in moved else []
+    records = json_records(moved, contract)
+    outcomes: list[Any] = []
+    if contract.target.name in moved:
+        truth = moved[contract.target.name]
+        outcomes = (truth.astype(str) if contract.target.classes else truth).tolist()
     http = client or httpx.Client(base_url=url, timeout=30)
     sent_feedback = 0
     versions: set[str] = set()
@@ -100,6 +116,8 @@ def send_traffic(
             if feedback and outcomes:
                 for offset, result in enumerate(body["results"]):
                     outcome = outcomes[start + offset]
+                    if outcome is None or outcome != outcome or outcome == "nan":  # noqa: PLR0124 - NaN: unlabelled
+                        continue
                     http.post(
                         "/feedback",
                         json={"prediction_id": result["prediction_id"], "outcome": outcome},

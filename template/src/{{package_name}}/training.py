@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from .contract import DataContract, FeatureType
-from .contract_schemas import cast_features
+from .contract_schemas import as_timestamps, cast_features
 from .training_config import Estimator, ModelConfig
 
 MISSING = "__missing__"
@@ -39,12 +39,33 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), MISSING).astype(str)
 
 
+DATE_PARTS = ("year", "month", "day of week", "hour")
+"""What a model learns from a date-time feature."""
+
+
+def date_parts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Year, month, day of week and hour of each date-time column, as numbers."""
+    parts: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        moments = as_timestamps(frame[name])
+        values = (moments.dt.year, moments.dt.month, moments.dt.dayofweek, moments.dt.hour)
+        for part, value in zip(DATE_PARTS, values, strict=True):
+            parts[f"{name} {part}"] = value
+    return pd.DataFrame(parts, index=frame.index).astype("float64")
+
+
+def date_part_names(_: object, names: list[str]) -> list[str]:
+    """The names of :func:`date_parts`' columns (for scikit-learn's feature names)."""
+    return [f"{name} {part}" for name in names for part in DATE_PARTS]
+
+
 def build_pipeline(contract: DataContract, config: ModelConfig) -> Pipeline:
     """Preprocessing from the contract, then the configured estimator."""
     numeric = [
         f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
     ]
-    categorical = [f for f in contract.features if f.name not in numeric]
+    dates = [f.name for f in contract.features if f.type is FeatureType.DATETIME]
+    categorical = [f for f in contract.features if f.name not in numeric and f.name not in dates]
     categories = [[*(f.values if f.values else ("False", "True")), MISSING] for f in categorical]
     scale = [StandardScaler()] if config.estimator is Estimator.LINEAR else []
     preprocess = ColumnTransformer(
@@ -63,6 +84,15 @@ def build_pipeline(contract: DataContract, config: ModelConfig) -> Pipeline:
                     ),
                 ),
                 [f.name for f in categorical],
+            ),
+            (
+                "dates",
+                make_pipeline(
+                    FunctionTransformer(date_parts, feature_names_out=date_part_names),
+                    SimpleImputer(strategy="median"),
+                    *scale,
+                ),
+                dates,
             ),
         ]
     )

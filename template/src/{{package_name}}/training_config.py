@@ -1,9 +1,11 @@
 """The training configuration (``config/training.yaml``): outcome, estimator, promotion rules."""
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .contract import DataContract, ProblemType
@@ -123,3 +125,28 @@ class TrainingConfig(_Strict):
             if check.expect_between is not None and classes is not None:
                 found.append(f"check '{check.name}': expect_between is for regression")
         return found
+
+
+def write_behaviour_checks(
+    path: Path, checks: list[BehaviourCheck], contract: DataContract
+) -> None:
+    """Replace the behaviour checks of ``path`` (and a primary metric that no longer fits).
+
+    The rest of the file (outcome, estimator, margins) and its comments are kept as they are.
+    """
+    text = path.read_text(encoding="utf-8")
+    allowed = METRICS[contract.problem_type]
+    metric = re.search(r"^(\s*primary_metric:\s*)(\S+)", text, flags=re.MULTILINE)
+    if metric and metric.group(2) not in allowed:
+        text = text[: metric.start(2)] + allowed[0] + text[metric.end(2) :]
+    start = re.search(r"^behaviour_checks:.*$", text, flags=re.MULTILINE)
+    head = text[: start.start()] if start else text.rstrip("\n") + "\n"
+    if checks:
+        document = [check.model_dump(exclude_none=True) for check in checks]
+        body = yaml.safe_dump({"behaviour_checks": document}, sort_keys=False, allow_unicode=True)
+    else:
+        body = (
+            "# No clear cases were found in the data: add the cases a domain expert expects.\n"
+            "behaviour_checks: []\n"
+        )
+    path.write_text(head + body, encoding="utf-8")

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import DataContract, FeatureType
+from .contract import DataContract, FeatureType, Limits
+from .contract_inference import DATE_TIME
+from .contract_schemas import BOOLEAN_WORDS
 from .custom_expectations import custom_expectations
 
 NUMBER = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
@@ -63,20 +65,30 @@ class ValidationReport:
     seconds: float
     failures: list[Failure]
 
+    warnings: list[Failure] = field(default_factory=list)
+    """Values outside *observed* limits: reported and kept (only declared limits fail)."""
+
     @property
     def passed(self) -> bool:
-        """Whether every expectation held."""
+        """Whether every expectation held (observed limits aside)."""
         return not self.failures
 
     def summary(self) -> str:
         """What failed, for the terminal and the logs."""
+        noted = "".join(
+            f"\n  ~ {warning.describe()} (observed limit: kept)" for warning in self.warnings
+        )
         if self.passed:
             return (
                 f"{self.source}: passed, {self.rows} rows, {self.expectations} expectations "
-                f"({self.seconds:.2f} s)"
+                f"({self.seconds:.2f} s){noted}"
             )
         lines = [f"  - {failure.describe()}" for failure in self.failures]
-        return f"{self.source}: {len(self.failures)} expectation(s) failed:\n" + "\n".join(lines)
+        return (
+            f"{self.source}: {len(self.failures)} expectation(s) failed:\n"
+            + "\n".join(lines)
+            + noted
+        )
 
     def write(self, folder: Path) -> tuple[Path, Path]:
         """Write ``<source>.json`` for machines and ``<source>.html`` for people."""
@@ -155,6 +167,7 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     }
     if contract.target.classes is None:
         numeric[contract.target.name] = FeatureType.NUMBER
+    lowered = {f.name for f in contract.features if f.type is FeatureType.BOOLEAN}
     for column in frame.columns:
         name = str(column)
         if name in numeric:
@@ -166,6 +179,8 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
             prepared[name] = numbers
             if _needs_type_check(frame[column], numeric[name]):
                 prepared[name + AS_WRITTEN] = _as_written(frame[column])
+        elif name in lowered:
+            prepared[name] = _as_categories(_as_written(frame[column]).str.strip().str.lower())
         else:
             prepared[name] = _as_categories(frame[column])
     # Built at once, the frame holds one block per type: Great Expectations copies it per
@@ -173,21 +188,40 @@ def prepare(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     return pd.DataFrame(prepared, index=frame.index)
 
 
-def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]:
+def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]:  # noqa: PLR0912 - one branch per type
     import great_expectations.expectations as gxe  # noqa: PLC0415 - slow import, only when validating
 
     checks: list[Any] = []
 
-    def rule(expectation: type, text: str, named: str, **kwargs: Any) -> None:  # noqa: ANN401
-        checks.append(expectation(meta={"rule": text, "column": named}, **kwargs))
+    def rule(
+        expectation: type,
+        text: str,
+        named: str,
+        soft: bool = False,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> None:
+        meta = {"rule": text, "column": named, "soft": soft}
+        checks.append(expectation(meta=meta, **kwargs))
 
     specs = [
-        (f.name, f.type, f.nullable, f.minimum, f.maximum, f.values) for f in contract.features
+        (f.name, f.type, f.nullable, f.minimum, f.maximum, f.values, f.limits)
+        for f in contract.features
     ]
     target = contract.target
     target_type = FeatureType.CATEGORY if target.classes else FeatureType.NUMBER
-    specs.append((target.name, target_type, False, target.minimum, target.maximum, target.classes))
-    for name, kind, nullable, low, high, values in specs:
+    specs.append(
+        (
+            target.name,
+            target_type,
+            True,  # rows without a label are left out of training, not refused
+            target.minimum,
+            target.maximum,
+            target.classes,
+            target.limits,
+        )
+    )
+    for name, kind, nullable, low, high, values, limits in specs:
+        soft = limits is Limits.OBSERVED
         if name not in present:
             continue
         numeric = kind in (FeatureType.INTEGER, FeatureType.NUMBER)
@@ -217,6 +251,7 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
                     gxe.ExpectColumnValuesToBeBetween,
                     broken,
                     name,
+                    soft,
                     column=name,
                     min_value=low,
                     max_value=high,
@@ -224,16 +259,25 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
         elif kind is FeatureType.BOOLEAN:
             rule(
                 gxe.ExpectColumnValuesToBeInSet,
-                "is not true or false",
+                "is not true or false (or yes/no, y/n, 1/0)",
                 name,
                 column=name,
-                value_set=["True", "False", "true", "false"],
+                value_set=list(BOOLEAN_WORDS),
+            )
+        elif kind is FeatureType.DATETIME:
+            rule(
+                gxe.ExpectColumnValuesToMatchRegex,
+                "is not a date-time in ISO 8601 (such as 2024-05-31 or 2024-05-31T14:00:00)",
+                name,
+                column=name,
+                regex=DATE_TIME,
             )
         else:
             rule(
                 gxe.ExpectColumnValuesToBeInSet,
                 f"is not one of {', '.join(values or ())}",
                 name,
+                soft,
                 column=name,
                 value_set=list(values or ()),
             )
@@ -311,15 +355,21 @@ def validate(
         if broken
         else []
     )
-    failures = [
-        _failure(item, len(frame), contract.id_column) for item in details if not item.success
+    found = [
+        (
+            bool((item.expectation_config.meta or {}).get("soft")),
+            _failure(item, len(frame), contract.id_column),
+        )
+        for item in details
+        if not item.success
     ]
     return ValidationReport(
         source=source,
         rows=len(frame),
         expectations=len(checks),
         seconds=round(time.perf_counter() - started, 3),
-        failures=failures,
+        failures=[failure for soft, failure in found if not soft],
+        warnings=[failure for soft, failure in found if soft],
     )
 
 

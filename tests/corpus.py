@@ -1,0 +1,79 @@
+"""Real public tables that packages on the index ship offline: the own-data corpus.
+
+Between them: names that are not identifiers, real missing values, string class labels and
+numeric targets, a date-time column, a high-cardinality text column, more than 25 features, and
+binary, multiclass and regression targets; CSV and Parquet; file names that are not identifiers.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table as a team would bring it: a file name, a target, and the data."""
+
+    name: str
+    file_name: str
+    target: str
+    load: Callable[[], pd.DataFrame]
+    ci: bool = False
+    """Whether the generated project's full `make ci` runs on it (one table per problem type)."""
+
+    def split(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """80% to infer and train on, 20% held out, shuffled once."""
+        frame = self.load().sample(frac=1.0, random_state=7).reset_index(drop=True)
+        cut = int(len(frame) * 0.8)
+        return frame.iloc[:cut], frame.iloc[cut:]
+
+
+def _penguins() -> pd.DataFrame:
+    from palmerpenguins import load_penguins
+
+    return load_penguins()  # species: 3 string classes; missing measurements and sex
+
+
+def _cars() -> pd.DataFrame:
+    from vega_datasets import local_data
+
+    return local_data.cars()  # Miles_per_Gallon with gaps; Year a date-time; Name ~300 values
+
+
+def _seattle_weather() -> pd.DataFrame:
+    from vega_datasets import local_data
+
+    return local_data.seattle_weather()  # weather: 5 classes; date on every row
+
+
+def _biopsies() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame  # 30 features named "mean radius", ...
+    frame["diagnosis"] = np.where(frame.pop("target") == 0, "malignant", "benign")
+    return frame
+
+
+def _diabetes() -> pd.DataFrame:
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(as_frame=True, scaled=False).frame  # target: a number
+
+
+TABLES = [
+    Table("penguins", "penguins.csv", "species", _penguins, ci=True),
+    Table("cars", "cars.parquet", "Miles_per_Gallon", _cars, ci=True),
+    Table("seattle-weather", "seattle weather.csv", "weather", _seattle_weather),
+    Table("biopsies", "2024 biopsies.v2.csv", "diagnosis", _biopsies, ci=True),
+    Table("diabetes", "diabetes.parquet", "target", _diabetes),
+]
+
+
+def write(frame: pd.DataFrame, path: str) -> None:
+    """Write as the suffix says, as a team's export would be."""
+    if path.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
