@@ -23,6 +23,7 @@ from .contract_inference import InferenceError, infer_contract
 from .datasets import DataFileError, read_table, read_written, write_table
 from .errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
 from .process_supervision import supervise
+from .project_files import set_env, update_readme_request
 from .sample_data import SEED, generate, write_sample
 from .settings import HOLDOUT_SPLIT, PACKAGE, Settings
 from .smoke_test import SmokeTestError, smoke_test
@@ -81,21 +82,15 @@ def _contract_infer(args: argparse.Namespace, settings: Settings) -> int:
             "data; its outcome, estimator and margins are left as they were."
         )
         holdout = str(args.holdout) if args.holdout else HOLDOUT_SPLIT
-        _set_env(Path(".env"), {"APP_TRAINING_DATA": str(args.path), "APP_HOLDOUT_DATA": holdout})
+        set_env(Path(".env"), {"APP_TRAINING_DATA": str(args.path), "APP_HOLDOUT_DATA": holdout})
         print(f"Wrote .env: APP_TRAINING_DATA={args.path}, APP_HOLDOUT_DATA={holdout}.")
+        if update_readme_request(Path("README.md"), contract):
+            print("Wrote README.md: its example request uses the new fields.")
     print(
         "Next: review the contract, commit it, then `make rebaseline` to serve the new baseline "
         "(history is kept) and `make validate` to check your files."
     )
     return 0
-
-
-def _set_env(path: Path, values: dict[str, str]) -> None:
-    """Set ``values`` in a dotenv file, replacing their lines and keeping every other line."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
-    kept += [f"{name}={value}" for name, value in values.items()]
-    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
 def _contract_show(args: argparse.Namespace, settings: Settings) -> int:
