@@ -329,6 +329,8 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
     # Checked before the flow starts: a mistake in the files is one line, not a flow's traceback.
     contract = DataContract.load(settings.contract_path)
     TrainingConfig.load(settings.training_config_path, contract)
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logging.getLogger(name).addFilter(_no_traceback_for_user_errors)
     result = retrain(str(args.data) if args.data else None)
     verdict = "promoted to champion" if result["promoted"] else "refused"
     print(
@@ -336,6 +338,13 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
         f"Champion now: version {result['champion']}. Report: {result['report']}"
     )
     return 1 if args.require_promotion and not result["promoted"] else 0
+
+
+def _no_traceback_for_user_errors(record: logging.LogRecord) -> bool:
+    """Prefect logs a failed run with its traceback; for a bad file, the message is enough."""
+    if record.exc_info and isinstance(record.exc_info[1], USER_ERRORS):
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _compare(args: argparse.Namespace, settings: Settings) -> int:

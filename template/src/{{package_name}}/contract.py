@@ -51,6 +51,15 @@ def key_for(name: str) -> str:
     return key
 
 
+HEADER = """\
+# The data contract: the single source of truth for this project's data (check: `make contract`).
+# Types: integer, number, category, boolean, datetime (ISO 8601); `nullable: true` allows gaps.
+# `limits: observed`: seen in the data (widened by 10%); values outside are answered, flagged in
+# `out_of_range` and reported by validation. Make a limit `declared` (the default) where a value
+# outside cannot be meaningful: it is then refused. `key`: the identifier code uses for a name.
+"""
+
+
 class ContractError(Exception):
     """The contract file is missing, unreadable or inconsistent."""
 
@@ -240,7 +249,7 @@ class DataContract(_Strict):
         """Write the contract as YAML, in a stable key order that reads well."""
         path.parent.mkdir(parents=True, exist_ok=True)
         document = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        path.write_text(
-            yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=None),
-            encoding="utf-8",
+        body = yaml.safe_dump(
+            document, sort_keys=False, allow_unicode=True, default_flow_style=None
         )
+        path.write_text(HEADER + body, encoding="utf-8")
