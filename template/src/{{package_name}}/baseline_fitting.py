@@ -5,6 +5,7 @@ there. The tree is kept only if it beats the fallback (class priors, or the medi
 quarter of the data; otherwise the baseline is the fallback alone.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from .contract import DataContract, FeatureType, ProblemType
 from .contract_schemas import cast_features
 from .training_config import BehaviourCheck
 
-MAX_DEPTH = 3
+MAX_DEPTH = 2
 """At most this many conditions per rule, and 2**MAX_DEPTH rules."""
 
 HELD_OUT = 0.25
@@ -158,12 +159,12 @@ def _rule(
         elif column.boolean:
             chosen[column.feature] = {above}
         else:
-            limit = float(f"{threshold:.4g}")
             side = bounds.setdefault(column.feature, {})
+            low, high = _limits(threshold, contract.feature(column.feature).type)
             if above:
-                side["min"] = max(side.get("min", limit), limit)
+                side["min"] = max(side.get("min", low), low)
             else:
-                side["max"] = min(side.get("max", limit), limit)
+                side["max"] = min(side.get("max", high), high)
     for feature, left_out in excluded.items():
         if feature not in chosen:
             kept = [v for v in contract.feature(feature).values or () if v not in left_out]
@@ -187,6 +188,19 @@ def _rule(
         predict=str(shares.index[0]),
         confidence=round(float(shares.iloc[0]), 2),
     )
+
+
+def _limits(threshold: float, kind: FeatureType) -> tuple[float, float]:
+    """A split ``x <= threshold`` as readable bounds: (min of the side above, max below).
+
+    Whole numbers get whole bounds (``<= 5.5`` is ``max 5``, ``> 5.5`` is ``min 6``), others
+    four significant digits.
+    """
+    if kind is FeatureType.INTEGER:
+        below = float(math.floor(threshold))
+        return below + 1, below
+    rounded = float(f"{threshold:.4g}")
+    return rounded, rounded
 
 
 def _error(rules: BaselineRules, frame: pd.DataFrame, contract: DataContract) -> float:

@@ -25,8 +25,11 @@ MAX_CLASSES = 20
 MARGIN = 0.1
 """Observed ranges are widened by this share of their span on each side."""
 
-DATE_TIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
-"""ISO 8601 dates and date-times, the only text read as a date-time."""
+DATE_TIME = (
+    r"^(?:1[6-9]|2[0-2])\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
+"""ISO 8601 dates and date-times (years 1600 to 2299), the only text read as a date-time."""
 
 
 class InferenceError(Exception):

@@ -4,7 +4,7 @@ Nothing here is written by hand per feature: change the contract and all of thes
 """
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
@@ -42,6 +42,17 @@ def _text_only(value: object) -> object:
     return value
 
 
+EARLIEST, LATEST = datetime(1678, 1, 1), datetime(2261, 12, 31)
+"""The date-times a model can take (pandas' nanosecond range), in whole years."""
+
+
+def _in_range(value: datetime) -> datetime:
+    naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if not EARLIEST <= naive <= LATEST:
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
 BOOLEAN_WORDS = {
     **dict.fromkeys(("true", "yes", "y", "t", "1", "1.0"), True),
     **dict.fromkeys(("false", "no", "n", "f", "0", "0.0"), False),
@@ -65,14 +76,16 @@ def as_timestamps(column: pd.Series) -> pd.Series:
         return pd.Series(column.dt.tz_convert("UTC").dt.tz_localize(None))
     if pd.api.types.is_datetime64_dtype(column):
         return column
-    parsed = pd.to_datetime(column, format="ISO8601", utc=True)
+    # A date pandas cannot hold (year 1, or 9999) becomes missing instead of failing the batch:
+    # the API refuses it, validation reports it.
+    parsed = pd.to_datetime(column, format="ISO8601", utc=True, errors="coerce")
     return pd.Series(parsed.dt.tz_localize(None))
 
 
 CONTROL_CHARACTERS = frozenset(map(chr, [*range(32), 127]))
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
     """Refuse control characters (NUL and the like): no audit trail stores them all."""
     if CONTROL_CHARACTERS.intersection(value):
         raise ValueError("must not contain control characters (such as NUL or a line break)")
@@ -96,10 +109,11 @@ def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression bu
         return Annotated[
             datetime,
             BeforeValidator(_text_only),
+            AfterValidator(_in_range),
             PlainSerializer(datetime.isoformat, return_type=str),
         ]
     if not declared:  # an unseen category is answered (and flagged), not refused
-        return Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+        return Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable)]
     return Literal[tuple(feature.values or ())]
 
 
@@ -156,7 +170,7 @@ def record_model(contract: DataContract) -> type[BaseModel]:
             )
     if contract.id_column:
         fields["record_id"] = (
-            Annotated[str, AfterValidator(_printable)] | None,
+            Annotated[str, AfterValidator(printable)] | None,
             Field(default=None, alias=contract.id_column, max_length=128, description="Your id."),
         )
     return create_model("Record", __config__=_RECORD_CONFIG, **fields)

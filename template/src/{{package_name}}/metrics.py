@@ -46,7 +46,7 @@ class ServiceMetrics:
 
         self.predictions = prom.Counter(
             "model_predictions_total",
-            "Predictions made, by model version and class",
+            "Predictions made, by model version and class (`value` for regression)",
             ["version", "outcome"],
         )
         self.prediction_values = prom.Histogram(
@@ -183,11 +183,15 @@ class ServiceMetrics:
                 self.out_of_range.labels(name).inc()
 
     def observe(self, version: str, predictions: Any, needs_review: Any, regression: bool) -> None:  # noqa: ANN401
-        """Count one batch of predictions."""
+        """Count one batch of predictions, with the same metrics whatever the contract.
+
+        Numbers count as outcome ``value`` and also go to the histogram.
+        """
         if regression:
             histogram = self.prediction_values.labels(version)
             for value in predictions:
                 histogram.observe(float(value))
+            self.predictions.labels(version, "value").inc(len(predictions))
         else:
             for outcome, count in Counter(str(outcome) for outcome in predictions).items():
                 self.predictions.labels(version, outcome).inc(count)

@@ -24,13 +24,19 @@ from typing import Annotated, Any
 import bentoml
 import pandas as pd
 from bentoml.exceptions import NotFound, ServiceUnavailable
-from pydantic import BaseModel, Field, TypeAdapter, create_model
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, create_model
 from pydantic_core import to_json
 from sqlalchemy.exc import SQLAlchemyError
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from .contract import DataContract, ProblemType
-from .contract_schemas import out_of_range, outcome_type, record_model, records_frame
+from .contract_schemas import (
+    out_of_range,
+    outcome_type,
+    printable,
+    record_model,
+    records_frame,
+)
 from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
@@ -61,7 +67,10 @@ PredictRequest = create_model(
 )
 FeedbackRequest = create_model(
     "FeedbackRequest",
-    prediction_id=(str, Field(min_length=1, max_length=80)),
+    prediction_id=(
+        Annotated[str, AfterValidator(printable)],
+        Field(min_length=1, max_length=80),
+    ),
     outcome=(outcome_type(contract), Field(description=f"The true {contract.target.name}.")),
 )
 

@@ -104,8 +104,9 @@ def build_pipeline(contract: DataContract, config: ModelConfig) -> Pipeline:
 
 
 def train(frame: pd.DataFrame, contract: DataContract, config: ModelConfig) -> Pipeline:
-    """Fit a pipeline on the labelled ``frame``."""
+    """Fit a pipeline on the rows of ``frame`` that have a label."""
     pipeline = build_pipeline(contract, config)
+    frame = frame[frame[contract.target.name].notna()]
     target = frame[contract.target.name]
     labels = target.astype(str) if contract.target.classes else pd.to_numeric(target)
     pipeline.fit(cast_features(frame, contract), labels)
