@@ -1,8 +1,9 @@
 """Real public tables that packages on the index ship offline: the own-data corpus.
 
-Between them: names that are not identifiers, real missing values, string class labels and
-numeric targets, a date-time column, a high-cardinality text column, more than 25 features, and
-binary, multiclass and regression targets; CSV and Parquet; file names that are not identifiers.
+Between them: names that are not identifiers (spaces, parentheses, `/`), real missing values,
+string class labels and numeric targets, date-time columns, high-cardinality text (an individual
+id, car names), free text, a Yes/No column, more than 25 features, and binary, multiclass and
+regression targets; CSV and Parquet; file names that are not identifiers.
 """
 
 from collections.abc import Callable
@@ -31,9 +32,11 @@ class Table:
 
 
 def _penguins() -> pd.DataFrame:
-    from palmerpenguins import load_penguins
+    from palmerpenguins import load_penguins_raw
 
-    return load_penguins()  # species: 3 string classes; missing measurements and sex
+    # Species: 3 long text classes; "Culmen Length (mm)", "Delta 15 N (o/oo)"; gaps; a
+    # Yes/No column; the egg's date; an individual id of 190 values; free-text comments
+    return load_penguins_raw()
 
 
 def _cars() -> pd.DataFrame:
@@ -63,7 +66,7 @@ def _diabetes() -> pd.DataFrame:
 
 
 TABLES = [
-    Table("penguins", "penguins.csv", "species", _penguins, ci=True),
+    Table("penguins", "penguins (raw).csv", "Species", _penguins, ci=True),
     Table("cars", "cars.parquet", "Miles_per_Gallon", _cars, ci=True),
     Table("seattle-weather", "seattle weather.csv", "weather", _seattle_weather),
     Table("biopsies", "2024 biopsies.v2.csv", "diagnosis", _biopsies, ci=True),

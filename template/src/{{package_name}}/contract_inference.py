@@ -117,6 +117,8 @@ def infer_contract(
     for column in frame.columns:
         if column in skipped:
             continue
+        if _unusable(column, frame[column], decisions):
+            continue
         text = written[column] if written is not None and column in written else None
         feature = _infer_feature(column, frame[column], text, column in categories, decisions)
         if feature is not None:
@@ -178,6 +180,26 @@ def _proposed_id(frame: pd.DataFrame, taken: set[str], decisions: list[Decision]
     return None
 
 
+def _unusable(name: str, column: pd.Series, decisions: list[Decision]) -> bool:
+    """Columns that tell rows nothing: empty, or the same value on every row (reported)."""
+    present = column.dropna()
+    if present.empty:
+        decisions.append(
+            Decision(name, "has no values: left out", "Fill it in your data to use it")
+        )
+        return True
+    if present.nunique() == 1:
+        decisions.append(
+            Decision(
+                name,
+                f"the same value ({present.iloc[0]}) on every row: left out, it tells rows nothing",
+                "Nothing to do; infer again once it varies",
+            )
+        )
+        return True
+    return False
+
+
 def _infer_feature(
     name: str,
     column: pd.Series,
@@ -187,11 +209,6 @@ def _infer_feature(
 ) -> Feature | None:
     nullable = bool(column.isna().any())
     present = column.dropna()
-    if present.empty:
-        decisions.append(
-            Decision(name, "has no values: left out", "Fill it in your data to use it")
-        )
-        return None
     text = (written if written is not None else column.astype(str)).dropna().astype(str).str.strip()
     if as_category or _written_as_codes(text, present):
         return _category(name, text, nullable, decisions, explicit=as_category)
@@ -237,6 +254,16 @@ def _category(
     name: str, text: pd.Series, nullable: bool, decisions: list[Decision], *, explicit: bool
 ) -> Feature | None:
     values = sorted(text.unique())
+    sentences = sum(" " in value and value[-1] in ".!?" for value in values)
+    if not explicit and sentences * 2 > len(values):
+        decisions.append(
+            Decision(
+                name,
+                "free text (sentences): left out",
+                "To use it, encode it in your data (a topic, a flag) and infer again",
+            )
+        )
+        return None
     if len(values) > MAX_CATEGORIES:
         decisions.append(
             Decision(
