@@ -23,6 +23,9 @@ MAX_DEPTH = 2
 
 HELD_OUT = 0.25
 
+MAX_ROWS = 200_000
+"""Rules are learned from a random sample of at most this many labelled rows."""
+
 
 @dataclass(frozen=True)
 class Region:
@@ -49,6 +52,8 @@ def learn_baseline(
     """Rules from a shallow tree if they beat the fallback on held-out rows, and their regions."""
     target = contract.target.name
     labelled = frame[frame[target].notna()]
+    if len(labelled) > MAX_ROWS:  # rules of a depth-2 tree settle long before this
+        labelled = labelled.sample(MAX_ROWS, random_state=0)
     fallback_only = default_baseline(labelled[target], contract)
     features = [f for f in contract.features if f.type is not FeatureType.DATETIME]
     if len(labelled) < 40 or not features:  # noqa: PLR2004 - too few rows to learn and check

@@ -209,7 +209,9 @@ def _infer_feature(
 ) -> Feature | None:
     nullable = bool(column.isna().any())
     present = column.dropna()
-    text = (written if written is not None else column.astype(str)).dropna().astype(str).str.strip()
+    # Types are read from the distinct values as written: a million rows hold few of them.
+    source = written if written is not None else column
+    text = pd.Series(source.dropna().unique()).astype(str).str.strip()
     if as_category or _written_as_codes(text, present):
         return _category(name, text, nullable, decisions, explicit=as_category)
     if ptypes.is_bool_dtype(present) or _holds_booleans(text):

@@ -16,7 +16,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    StrictBool,
     create_model,
 )
 
@@ -58,6 +57,15 @@ BOOLEAN_WORDS = {
     **dict.fromkeys(("false", "no", "n", "f", "0", "0.0"), False),
 }
 """How files write booleans (compared in lower case)."""
+
+
+def _boolean(value: object) -> object:
+    """true/false, or a word the team's files use for them (``yes``, ``N``, ``0``...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[value.strip().lower()]
+    raise ValueError("Input should be a valid boolean: true or false (or yes/no, y/n, 1/0)")
 
 
 def as_booleans(column: pd.Series) -> pd.Series:
@@ -104,7 +112,7 @@ def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression bu
             float, Field(allow_inf_nan=False, ge=low, le=high), BeforeValidator(_numbers_only)
         ]
     if feature.type is FeatureType.BOOLEAN:
-        return StrictBool
+        return Annotated[bool, BeforeValidator(_boolean)]
     if feature.type is FeatureType.DATETIME:
         return Annotated[
             datetime,
