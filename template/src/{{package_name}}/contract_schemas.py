@@ -125,35 +125,40 @@ def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression bu
     return Literal[tuple(feature.values or ())]
 
 
-def out_of_range(records: list[dict[str, Any]], contract: DataContract) -> list[list[str]]:
-    """Per record, the features outside their observed limits (range, or categories seen)."""
-    observed = [f for f in contract.features if f.limits is Limits.OBSERVED]
-    ranged = [
-        (
-            f.name,
-            -math.inf if f.minimum is None else f.minimum,
-            math.inf if f.maximum is None else f.maximum,
-        )
-        for f in observed
-        if f.minimum is not None or f.maximum is not None
-    ]
-    valued = [(f.name, frozenset(f.values)) for f in observed if f.values]
-    if not ranged and not valued:
-        return [[] for _ in records]
-    flagged: list[list[str]] = []
-    for record in records:
-        outside = [
-            name
-            for name, low, high in ranged
-            if (value := record.get(name)) is not None and not low <= value <= high
+class ObservedLimits:
+    """The contract's observed limits, gathered once, to flag each record that goes beyond."""
+
+    def __init__(self, contract: DataContract) -> None:
+        observed = [f for f in contract.features if f.limits is Limits.OBSERVED]
+        self._ranged = [
+            (
+                f.name,
+                -math.inf if f.minimum is None else f.minimum,
+                math.inf if f.maximum is None else f.maximum,
+            )
+            for f in observed
+            if f.minimum is not None or f.maximum is not None
         ]
-        outside += [
-            name
-            for name, values in valued
-            if (value := record.get(name)) is not None and value not in values
-        ]
-        flagged.append(outside)
-    return flagged
+        self._valued = [(f.name, frozenset(f.values)) for f in observed if f.values]
+
+    def outside(self, records: list[dict[str, Any]]) -> list[list[str]]:
+        """Per record, the features outside their observed limits (range, or categories seen)."""
+        if not self._ranged and not self._valued:
+            return [[] for _ in records]
+        flagged: list[list[str]] = []
+        for record in records:
+            outside = [
+                name
+                for name, low, high in self._ranged
+                if (value := record.get(name)) is not None and not low <= value <= high
+            ]
+            outside += [
+                name
+                for name, values in self._valued
+                if (value := record.get(name)) is not None and value not in values
+            ]
+            flagged.append(outside)
+        return flagged
 
 
 def record_model(contract: DataContract) -> type[BaseModel]:

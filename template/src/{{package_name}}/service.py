@@ -31,7 +31,7 @@ from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
 from .contract import DataContract, ProblemType
 from .contract_schemas import (
-    out_of_range,
+    ObservedLimits,
     outcome_type,
     printable,
     record_model,
@@ -139,6 +139,7 @@ class PredictionService:
     def __init__(self) -> None:
         target = contract.target
         self.metrics = service_metrics(prediction_buckets(target.minimum, target.maximum))
+        self._observed = ObservedLimits(contract)
         self.log = PredictionLog(
             settings.prediction_log_url,
             self.metrics.log_health(),
@@ -243,7 +244,7 @@ class PredictionService:
                 scores = Scores.of(scored)
                 self.metrics.degraded_answers.inc(len(inputs))
         id_column = contract.id_column
-        flagged = out_of_range(inputs, contract)
+        flagged = self._observed.outside(inputs)
         self.metrics.observe_out_of_range(flagged)
         results: list[PredictionResult] = [
             {
