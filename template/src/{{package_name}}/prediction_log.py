@@ -226,18 +226,20 @@ class PredictionLog:
         self._enqueue([(table, row) for row in rows])
 
     def _enqueue(self, rows: list[Row], *, first: bool = False) -> None:
-        if self._state.abandon:  # answered after the stop began: straight to the spill file
-            self._spill(rows)
-            return
         with self._state.lock:
-            if first:
+            # Answered after the stop began: to the spill file (checked under the lock, as
+            # close() takes what is pending under it).
+            abandoned = self._state.abandon
+            if first and not abandoned:
                 self._state.pending.extendleft(reversed(rows))
-            else:
+            elif not abandoned:
                 self._state.pending.extend(rows)
             overflow = len(self._state.pending) - self._max_pending
             dropped = [self._state.pending.popleft() for _ in range(max(overflow, 0))]
             self._health.on_pending(len(self._state.pending))
             self._state.lock.notify_all()
+        if abandoned:
+            self._spill(rows)
         if dropped:
             self._health.on_dropped(len(dropped))
             logger.error(
