@@ -48,6 +48,7 @@ def main() -> None:
         in_project.run(project, "validation_drift", *map(str, args.rows))
         in_project.run(project, "retraining")
         in_project.run(project, "contract_infer", "1000000", "50")
+        in_project.run(project, "edge_checks")
         rollout.run(project, args.seconds)
         footprint.run(project)
 

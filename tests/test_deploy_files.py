@@ -111,6 +111,25 @@ def test_the_alerts_fire_on_their_signals_and_not_without(deploy: Path, tmp_path
         + service
         + "}"
     )
+
+    def beyond(flagged: str, share: str, refused: str) -> list[dict[str, str]]:
+        """Values beyond the observed limits (live and monitored), and refused traffic."""
+        return [
+            {
+                "series": f'model_predictions_total{{version="1", outcome="x", {service}}}',
+                "values": "0+100x30",
+            },
+            {
+                "series": f'model_input_out_of_range_total{{feature="f", {service}}}',
+                "values": flagged,
+            },
+            {
+                "series": f'{PACKAGE}_monitor_out_of_range_share{{feature="f", job="monitoring"}}',
+                "values": share,
+            },
+            {"series": f'{PACKAGE}_monitor_rejection_rate{{job="monitoring"}}', "values": refused},
+        ]
+
     tests = {
         "rule_files": ["alerts.yml"],
         "evaluation_interval": "1m",
@@ -122,6 +141,7 @@ def test_the_alerts_fire_on_their_signals_and_not_without(deploy: Path, tmp_path
                     {"series": f'{PACKAGE}_drift_share{{job="monitoring"}}', "values": "0.75x20"},
                     {"series": requests % "200", "values": "0+100x20"},
                     {"series": requests % "500", "values": "0+5x20"},
+                    *beyond("0+30x30", "0.5x20", "0.5x20"),
                 ],
                 "alert_rule_test": [
                     {
@@ -140,6 +160,21 @@ def test_the_alerts_fire_on_their_signals_and_not_without(deploy: Path, tmp_path
                         "exp_alerts": [{"exp_labels": {"severity": "page"}}],
                     },
                     {"eval_time": "2m", "alertname": "DegradedMode", "exp_alerts": []},
+                    {
+                        "eval_time": "20m",
+                        "alertname": "InputsBeyondObservedLimits",
+                        "exp_alerts": [{"exp_labels": {"severity": "ticket", "feature": "f"}}],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "TrafficBeyondObservedLimits",
+                        "exp_alerts": [{"exp_labels": {"severity": "ticket", "feature": "f"}}],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "RefusedTraffic",
+                        "exp_alerts": [{"exp_labels": {"severity": "ticket", "job": "monitoring"}}],
+                    },
                 ],
             },
             {
@@ -148,10 +183,18 @@ def test_the_alerts_fire_on_their_signals_and_not_without(deploy: Path, tmp_path
                     {"series": f"model_service_degraded{{{service}}}", "values": "0x20"},
                     {"series": f'{PACKAGE}_drift_share{{job="monitoring"}}', "values": "0.25x20"},
                     {"series": requests % "200", "values": "0+100x20"},
+                    *beyond("0+1x30", "0.01x20", "0x20"),
                 ],
                 "alert_rule_test": [
-                    {"eval_time": "15m", "alertname": name, "exp_alerts": []}
-                    for name in ("DegradedMode", "DataDrift", "PredictionErrors")
+                    {"eval_time": "20m", "alertname": name, "exp_alerts": []}
+                    for name in (
+                        "DegradedMode",
+                        "DataDrift",
+                        "PredictionErrors",
+                        "InputsBeyondObservedLimits",
+                        "TrafficBeyondObservedLimits",
+                        "RefusedTraffic",
+                    )
                 ],
             },
         ],

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .contract import DataContract, FeatureType
+from .contract import DataContract, ExtraFields, FeatureType
 from .contract_schemas import records_frame
 from .datasets import read_table, write_table
 from .scoring import score
@@ -35,13 +35,15 @@ def score_file(
     output: Path,
     threshold: float,
     reports: Path,
+    extra_columns: ExtraFields = ExtraFields.IGNORE,
 ) -> pd.DataFrame:
     """Validate every row of ``source``, score them all, write inputs and results to ``output``.
 
-    A batch that fails validation is not scored at all; its reports go to ``reports``.
+    A batch that fails validation is not scored at all; its reports go to ``reports``. Columns
+    the contract does not name are carried to the output unscored (or refused).
     """
     frame = read_table(source, contract.text_columns)
-    report = validate(frame, contract, source=str(source))
+    report = validate(frame, contract, source=str(source), extra_columns=extra_columns)
     if not report.passed:
         report.write(reports)
         raise DataValidationError(report)

@@ -206,6 +206,7 @@ def _predict(args: argparse.Namespace, settings: Settings) -> int:
         output=args.output,
         threshold=settings.review_threshold,
         reports=settings.reports_dir / "validation",
+        extra_columns=settings.extra_fields,
     )
     flagged = int(result["needs_review"].sum())
     print(
@@ -224,7 +225,13 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     failed = 0
     for path in paths:
         frame = read_table(path, contract.text_columns)
-        report = validate(frame, contract, source=str(path), require_target=require_target)
+        report = validate(
+            frame,
+            contract,
+            source=str(path),
+            require_target=require_target,
+            extra_columns=settings.extra_fields,
+        )
         json_path, html_path = report.write(settings.reports_dir / "validation")
         stream = sys.stdout if report.passed else sys.stderr
         print(report.summary(), file=stream)

@@ -54,9 +54,12 @@ def key_for(name: str) -> str:
 HEADER = """\
 # The data contract: the single source of truth for this project's data (check: `make contract`).
 # Types: integer, number, category, boolean, datetime (ISO 8601); `nullable: true` allows gaps.
-# `limits: observed`: seen in the data (widened by 10%); values outside are answered, flagged in
-# `out_of_range` and reported by validation. Make a limit `declared` (the default) where a value
-# outside cannot be meaningful: it is then refused. `key`: the identifier code uses for a name.
+# `limits: observed`: seen in the data (widened by 10%); values outside (and fractions where
+# whole numbers were seen) are answered, flagged in `out_of_range` and reported by validation.
+# Make a limit `declared` (the default) where a value outside cannot be meaningful: it is then
+# refused. `key`: the identifier code uses for a name.
+# `max_out_of_range_share` (default 0.05): the share of rows outside an observed limit that a
+# file may have before `validate` fails, and that the traffic may have before `monitor` alerts.
 """
 
 
@@ -83,6 +86,17 @@ class Limits(StrEnum):
 
     DECLARED = "declared"
     OBSERVED = "observed"
+
+
+class ExtraFields(StrEnum):
+    """What becomes of fields (API) and columns (files, tables) that the contract does not name.
+
+    ``ignore``: left out of scoring and logging, counted and reported. ``refuse``: a 4xx at the
+    API, a validation failure for a file.
+    """
+
+    IGNORE = "ignore"
+    REFUSE = "refuse"
 
 
 class ProblemType(StrEnum):
@@ -157,6 +171,9 @@ class DataContract(_Strict):
     id_column: ColumnName | None = None
     target: Target
     features: tuple[Feature, ...] = Field(min_length=1)
+    max_out_of_range_share: float = Field(default=0.05, ge=0, le=1)
+    """Share of rows beyond an observed limit, per feature, past which a file fails validation
+    and the traffic raises a monitoring alert (declared limits always fail)."""
 
     @model_validator(mode="after")
     def _check_columns(self) -> Self:

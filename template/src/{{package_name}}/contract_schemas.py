@@ -19,12 +19,10 @@ from pydantic import (
     create_model,
 )
 
-from .contract import DataContract, Feature, FeatureType, Limits
+from .contract import DataContract, ExtraFields, Feature, FeatureType, Limits
 
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
-
-_RECORD_CONFIG = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
 
 def _numbers_only(value: object) -> object:
@@ -100,13 +98,15 @@ def printable(value: str) -> str:
     return value
 
 
-def _field_type(feature: Feature) -> Any:  # noqa: ANN401 - a type expression built at run time
+def _field_type(feature: Feature) -> Any:  # noqa: ANN401, PLR0911 - a type expression, by type
     """The API type of a feature: declared limits are enforced, observed ones only flagged."""
     declared = feature.limits is Limits.DECLARED
     low, high = (feature.minimum, feature.maximum) if declared else (None, None)
-    if feature.type is FeatureType.INTEGER:
+    if feature.type is FeatureType.INTEGER and declared:
         # 3 and 3.0 are accepted, 3.5 is not
         return Annotated[int, Field(ge=low, le=high), BeforeValidator(_numbers_only)]
+    if feature.type is FeatureType.INTEGER:  # whole numbers were seen: 3.5 is answered, flagged
+        return Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_numbers_only)]
     if feature.type is FeatureType.NUMBER:
         return Annotated[
             float, Field(allow_inf_nan=False, ge=low, le=high), BeforeValidator(_numbers_only)
@@ -140,10 +140,20 @@ class ObservedLimits:
             if f.minimum is not None or f.maximum is not None
         ]
         self._valued = [(f.name, frozenset(f.values)) for f in observed if f.values]
+        self._whole = [f.name for f in observed if f.type is FeatureType.INTEGER]
+
+    @property
+    def features(self) -> list[str]:
+        """The features that have observed limits."""
+        names = [name for name, _, _ in self._ranged] + [name for name, _ in self._valued]
+        return list(dict.fromkeys([*names, *self._whole]))
 
     def outside(self, records: list[dict[str, Any]]) -> list[list[str]]:
-        """Per record, the features outside their observed limits (range, or categories seen)."""
-        if not self._ranged and not self._valued:
+        """Per record, the features beyond their observed limits.
+
+        A range, the categories seen, or whole numbers where only they were seen.
+        """
+        if not self._ranged and not self._valued and not self._whole:
             return [[] for _ in records]
         flagged: list[list[str]] = []
         for record in records:
@@ -157,15 +167,25 @@ class ObservedLimits:
                 for name, values in self._valued
                 if (value := record.get(name)) is not None and value not in values
             ]
+            outside += [
+                name
+                for name in self._whole
+                if (value := record.get(name)) is not None
+                and not float(value).is_integer()
+                and name not in outside
+            ]
             flagged.append(outside)
         return flagged
 
 
-def record_model(contract: DataContract) -> type[BaseModel]:
-    """One input record: each feature with its type, range or values; unknown fields refused.
+def record_model(
+    contract: DataContract, extra: ExtraFields = ExtraFields.REFUSE
+) -> type[BaseModel]:
+    """One input record: each feature with its type, range or values.
 
     Fields are named by the contract's keys, with the feature's own name as alias: callers use
-    the team's column names, whatever characters they hold.
+    the team's column names, whatever characters they hold. Fields the contract does not name
+    are refused, or with ``ignore`` kept apart in ``model_extra`` (never scored or logged).
     """
     fields: dict[str, Any] = {}
     keys = contract.feature_keys
@@ -186,7 +206,12 @@ def record_model(contract: DataContract) -> type[BaseModel]:
             Annotated[str, AfterValidator(printable)] | None,
             Field(default=None, alias=contract.id_column, max_length=128, description="Your id."),
         )
-    return create_model("Record", __config__=_RECORD_CONFIG, **fields)
+    config = ConfigDict(
+        extra="forbid" if extra is ExtraFields.REFUSE else "allow",
+        frozen=True,
+        populate_by_name=False,
+    )
+    return create_model("Record", __config__=config, **fields)
 
 
 def records_frame(records: list[dict[str, Any]], contract: DataContract) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""HTTP concerns around the BentoML service: body size limit, GET /model, quiet client errors."""
+"""HTTP concerns around the BentoML service: size limit, GET /model, refusals, quiet 4xx."""
 
 import json
 import logging
@@ -13,6 +13,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+OnRejected = Callable[[int, bytes, bytes], None]
+"""Told of each /predict answered with a 4xx: the status, the request body, the response body."""
 
 
 async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
@@ -23,14 +25,22 @@ async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
 
 
 class RequestGuard:
-    """Refuses bodies over ``max_bytes`` with 413 and answers ``GET /model``."""
+    """Refuses bodies over ``max_bytes`` with 413, answers ``GET /model``, reports refusals.
+
+    ``on_rejected`` is told of every ``/predict`` answered with a 4xx.
+    """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, model_info: Callable[[], dict[str, Any]]
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        model_info: Callable[[], dict[str, Any]],
+        on_rejected: OnRejected,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.model_info = model_info
+        self.on_rejected = on_rejected
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -54,6 +64,8 @@ class RequestGuard:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > self.max_bytes:
+                if scope["path"] == "/predict":
+                    self.on_rejected(413, b"", b"")
                 await _send_json(
                     send,
                     413,
@@ -66,6 +78,8 @@ class RequestGuard:
                 )
                 return
         body = b"".join(chunks)
+        if scope["path"] == "/predict":
+            send = self._watched(send, body)
         replayed = False
 
         async def replay() -> Message:
@@ -76,6 +90,23 @@ class RequestGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    def _watched(self, send: Send, request: bytes) -> Send:
+        """``send``, telling ``on_rejected`` once a 4xx answer has been sent whole."""
+        status = 0
+        answer: list[bytes] = []
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            await send(message)
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and 400 <= status < 500:  # noqa: PLR2004
+                answer.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self.on_rejected(status, request, b"".join(answer))
+
+        return watched
 
 
 class ClientErrorsAreNotServerErrors(logging.Filter):

@@ -119,6 +119,21 @@ class ServiceMetrics:
             "Values outside the limits observed in training, answered and flagged, per feature",
             ["feature"],
         )
+        self.extra_fields = prom.Counter(
+            "model_request_extra_fields_total",
+            "Fields of /predict records that the contract does not name, ignored "
+            "(APP_EXTRA_FIELDS=ignore; counted once per name and request)",
+        )
+        self.records_refused = prom.Counter(
+            "model_records_refused_total",
+            "Records of /predict requests refused with a 4xx (the whole request is refused)",
+        )
+        self.refused_fields = prom.Counter(
+            "model_refused_requests_total",
+            "/predict requests refused with a 4xx, per field of the contract they broke "
+            "(`request`: the body as a whole; `other`: a field the contract does not name)",
+            ["field"],
+        )
         self.models_refused = prom.Counter(
             "model_versions_refused_total",
             "Champions not loaded because they were registered for another contract",
@@ -175,6 +190,18 @@ class ServiceMetrics:
             on_replayed=self.log_replayed.inc,
             on_lost=self.log_lost.inc,
         )
+
+    def announce_features(self, observed: list[str]) -> None:
+        """Start the per-feature series at zero: a rate() exists before the first flag."""
+        for name in observed:
+            self.out_of_range.labels(name)
+        self.refused_fields.labels("request")
+
+    def observe_refused(self, fields: list[str], records: int) -> None:
+        """Count one refused request: its records, and each field it broke."""
+        self.records_refused.inc(records)
+        for name in fields:
+            self.refused_fields.labels(name).inc()
 
     def observe_out_of_range(self, flagged: list[list[str]]) -> None:
         """Count each feature value outside its observed limits."""

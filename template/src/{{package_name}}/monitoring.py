@@ -1,17 +1,19 @@
 """The monitoring job: recent predictions against the champion's reference data.
 
-One run reads the window of the prediction log, validates it with the contract's suite, computes
-drift with Evidently, adds live performance from feedback, writes reports (HTML for people, JSON
-for machines, a Prometheus textfile for alerting), logs them to MLflow, and raises an alert (and
-optionally retraining) when a threshold is reached.
+One run reads the window of the prediction log and the requests refused meanwhile, validates
+the window with the contract's suite, measures the share of values beyond the observed limits
+per feature, computes drift with Evidently, adds live performance from feedback, writes reports
+(HTML for people, JSON for machines, a Prometheus textfile for alerting), logs them to MLflow,
+and raises an alert (and optionally retraining) when a threshold is reached.
 """
 
+import html
 import json
 import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,10 @@ import pandas as pd
 
 from .alerts import Alert, Notifier
 from .contract import DataContract
-from .contract_schemas import cast_features
+from .contract_schemas import ObservedLimits, cast_features
 from .drift import PREDICTION, DriftReport, DriftResult, compute_drift
 from .errors import MonitoringError
-from .prediction_log import now, read_window
+from .prediction_log import now, read_rejections, read_window
 from .scoring import score
 from .settings import PACKAGE, Settings
 from .validation import ValidationReport, validate
@@ -41,6 +43,8 @@ class Status(StrEnum):
     DRIFT = "drift"
     INVALID_DATA = "invalid_data"
     TOO_LITTLE_DATA = "too_little_data"
+    REFUSED_TRAFFIC = "refused_traffic"
+    """Too many requests refused: callers send what the contract does not allow."""
 
 
 EXIT_TOO_LITTLE_DATA = 3
@@ -108,15 +112,19 @@ class MonitorSummary:
     reference: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     drift: dict[str, Any] | None = None
+    out_of_range: dict[str, float | None] = field(default_factory=dict)
+    """Per feature with observed limits, the share of the window's values beyond them (None
+    when the window was not judged)."""
     performance: dict[str, Any] | None = None
     alert: list[str] = field(default_factory=list)
     retraining: str | None = None
 
     def exit_code(self, fail_on_drift: bool) -> int:
-        """0 no drift; 1 invalid data, or drift when configured; 3 too little data."""
+        """0 no drift; 1 invalid data, or an alert when configured; 3 too little data."""
         if self.status is Status.TOO_LITTLE_DATA:
             return EXIT_TOO_LITTLE_DATA
-        if self.status is Status.INVALID_DATA or (self.status is Status.DRIFT and fail_on_drift):
+        alerted = self.status in (Status.DRIFT, Status.REFUSED_TRAFFIC)
+        if self.status is Status.INVALID_DATA or (alerted and fail_on_drift):
             return 1
         return 0
 
@@ -131,6 +139,15 @@ class MonitorSummary:
                 f"  too little data to judge drift: {self.window['rows']} predictions, "
                 f"{self.window['min_rows']} needed (APP_MONITOR_MIN_ROWS)"
             )
+        lines.append(
+            f"  refused: {self.window['refused_records']} records "
+            f"({self.window['rejection_rate']:.1%} of those sent; alert above "
+            f"{self.window['max_rejection_rate']:.0%}, APP_MONITOR_MAX_REJECTION_RATE)"
+        )
+        beyond = {name: share for name, share in self.out_of_range.items() if share}
+        if beyond:
+            lines.append("  beyond the observed limits (answered and flagged):")
+            lines += [f"    {name:<28} {share:.1%}" for name, share in beyond.items()]
         if self.drift is not None:
             lines.append(
                 f"  drift share {self.drift['share']:.0%} "
@@ -181,6 +198,43 @@ def _with_predictions(
     return reference.assign(**{PREDICTION: scored["prediction"].to_numpy()})
 
 
+def out_of_range_shares(window: pd.DataFrame, contract: DataContract) -> dict[str, float | None]:
+    """Per feature with observed limits, the share of the window's values beyond them."""
+    limits = ObservedLimits(contract)
+    names = [name for name in limits.features if name in window]
+    if not names or not len(window):
+        return dict.fromkeys(names)
+    values = window[names].astype(object)
+    records: list[dict[str, Any]] = [
+        {str(name): value for name, value in row.items()}
+        for row in values.where(values.notna(), None).to_dict(orient="records")
+    ]
+    counts = dict.fromkeys(names, 0)
+    for outside in limits.outside(records):
+        for name in outside:
+            counts[name] += 1
+    return {name: round(count / len(window), 4) for name, count in counts.items()}
+
+
+def _utc(moment: Any) -> datetime:  # noqa: ANN401 - whatever the database driver returns
+    """``moment`` as an aware UTC date-time (SQLite gives them back naive)."""
+    stamp = pd.Timestamp(moment)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+def _rejection_alert(summary: MonitorSummary, settings: Settings) -> list[str]:
+    """Why the refused requests are an alert; empty when they are not (or too few were sent)."""
+    refused, rate = summary.window["refused_records"], summary.window["rejection_rate"]
+    sent = summary.window["rows"] + refused
+    if sent < settings.monitor_min_rows or rate <= settings.monitor_max_rejection_rate:
+        return []
+    return [
+        f"{rate:.0%} of the records sent were refused ({refused} of {sent}; alert above "
+        f"{settings.monitor_max_rejection_rate:.0%}): callers send what the contract does not "
+        "allow (model_refused_requests_total names the fields)"
+    ]
+
+
 def monitor(
     settings: Settings,
     contract: DataContract,
@@ -200,6 +254,14 @@ def monitor(
     window = read_window(
         settings.prediction_log_url, rows=settings.monitor_window_rows, since=since
     )
+    first = _utc(window["created_at"].min()) if len(window) else None
+    refused = read_rejections(  # those refused while the window's predictions were answered
+        settings.prediction_log_url,
+        rows=settings.monitor_window_rows,
+        since=max(moment for moment in (since, first) if moment is not None)
+        if since or first
+        else None,
+    )
     summary = MonitorSummary(
         status=Status.NO_DRIFT,
         checked_at=now().isoformat(),
@@ -209,21 +271,37 @@ def monitor(
             "min_rows": settings.monitor_min_rows,
             "max_rows": settings.monitor_window_rows,
             "hours": settings.monitor_window_hours,
-            "first": str(window["created_at"].min()) if len(window) else None,
+            "first": str(first) if len(window) else None,
             "last": str(window["created_at"].max()) if len(window) else None,
+            "refused_records": refused,
+            "rejection_rate": refused / max(len(window) + refused, 1),
+            "max_rejection_rate": settings.monitor_max_rejection_rate,
         },
         reference={"rows": len(reference)},
+        out_of_range=dict.fromkeys(ObservedLimits(contract).features),
     )
+    refusals = _rejection_alert(summary, settings)
     if len(window) < settings.monitor_min_rows:
-        summary.status = Status.TOO_LITTLE_DATA
+        summary.status = Status.REFUSED_TRAFFIC if refusals else Status.TOO_LITTLE_DATA
+        summary.alert = refusals
+        if refusals:
+            _notify(Alert(f"{PACKAGE}: /predict refuses its callers", refusals), notify)
         return summary, None
     validation = _validated(window, contract)
-    summary.validation = {"passed": validation.passed, "summary": validation.summary()}
-    if not validation.passed:
+    summary.validation = {"passed": not validation.failures, "summary": validation.summary()}
+    if validation.failures:  # declared limits; observed ones are measured below, as drift
         summary.status = Status.INVALID_DATA
         summary.alert = [f"logged traffic breaks the data contract: {validation.summary()}"]
         _notify(Alert(f"{PACKAGE}: invalid data in the prediction log", summary.alert), notify)
         return summary, None
+    summary.out_of_range = out_of_range_shares(window, contract)
+    tolerance = contract.max_out_of_range_share
+    beyond = [
+        f"{share:.0%} of '{name}' beyond the limits observed in training (alert above "
+        f"{tolerance:.0%}, the contract's max_out_of_range_share)"
+        for name, share in summary.out_of_range.items()
+        if share is not None and share > tolerance
+    ]
     report = compute_drift(
         _with_predictions(reference, settings, contract),
         window,
@@ -233,8 +311,9 @@ def monitor(
     )
     summary.drift = _summary_of(report.result)
     summary.performance = asdict(live_performance(window, contract))
-    summary.alert = thresholds.reasons(report.result)
-    if summary.alert:
+    drifted = [*thresholds.reasons(report.result), *beyond]
+    summary.alert = [*drifted, *refusals]
+    if drifted:
         summary.status = Status.DRIFT
         alert = Alert(
             f"{PACKAGE}: drift in the last {len(window)} predictions",
@@ -244,6 +323,9 @@ def monitor(
         _notify(alert, notify)
         if trigger is not None:
             summary.retraining = trigger(alert)
+    elif refusals:
+        summary.status = Status.REFUSED_TRAFFIC
+        _notify(Alert(f"{PACKAGE}: /predict refuses its callers", refusals), notify)
     return summary, report
 
 
@@ -265,6 +347,8 @@ def write_reports(
     paths["json"].write_text(json.dumps(asdict(summary), indent=2, default=str), "utf-8")
     if report is not None:
         report.save_html(paths["html"])
+        page = paths["html"].read_text("utf-8")
+        paths["html"].write_text(page.replace("<body>", f"<body>{_limits_html(summary)}", 1))
     else:
         paths["html"].write_text(
             "<!doctype html><meta charset='utf-8'><title>Drift</title>"
@@ -273,6 +357,23 @@ def write_reports(
         )
     _write_textfile(summary, paths["prom"])
     return paths
+
+
+def _limits_html(summary: MonitorSummary) -> str:
+    """A table above Evidently's report: values beyond the observed limits, refused records."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{'' if share is None else f'{share:.1%}'}</td></tr>"
+        for name, share in summary.out_of_range.items()
+    )
+    window = summary.window
+    return (
+        "<section style='font-family:sans-serif;margin:1em'><h2>Beyond the observed limits</h2>"
+        "<p>Answered and flagged <code>out_of_range</code>; share of the window's "
+        f"{window['rows']} predictions. Refused: {window['refused_records']} records "
+        f"({window['rejection_rate']:.1%} of those sent).</p>"
+        f"<table border='1' cellpadding='4'><tr><th>Feature</th><th>Beyond</th></tr>{rows}"
+        "</table></section>"
+    )
 
 
 def _write_textfile(summary: MonitorSummary, path: Path) -> None:
@@ -309,6 +410,19 @@ def _write_textfile(summary: MonitorSummary, path: Path) -> None:
         float(prediction["drifted"]) if prediction else None,
     )
     gauge("monitor_window_rows", "Predictions in the monitored window", summary.window["rows"])
+    gauge(
+        "monitor_rejection_rate",
+        "Share of the records sent to /predict in the window that were refused",
+        summary.window["rejection_rate"],
+    )
+    beyond = Gauge(
+        f"{PACKAGE}_monitor_out_of_range_share",
+        "Share of the window's values beyond the observed limits, per feature",
+        ["feature"],
+        registry=registry,
+    )
+    for name, share in summary.out_of_range.items():
+        beyond.labels(name).set(math.nan if share is None else share)
     if performance:
         gauge(f"live_{performance['metric']}", "Live quality from /feedback", performance["value"])
     gauge(
@@ -326,7 +440,10 @@ def log_to_mlflow(settings: Settings, summary: MonitorSummary, paths: dict[str, 
     from .registry import connect, experiment_id  # noqa: PLC0415
 
     client = connect(settings)
-    figures = {"window_rows": float(summary.window["rows"])}
+    figures = {
+        "window_rows": float(summary.window["rows"]),
+        "rejection_rate": float(summary.window["rejection_rate"]),
+    }
     if summary.drift is not None:
         figures["drift_share"] = summary.drift["share"]
         figures["drifted_features"] = float(len(summary.drift["drifted_features"]))

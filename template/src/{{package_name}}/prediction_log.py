@@ -92,7 +92,21 @@ dead_letters = sa.Table(
 )
 """Rows the database refused for good (e.g. a NUL character), kept escaped with the reason."""
 
-TABLES = {table.name: table for table in (predictions, shadow_predictions, feedback, dead_letters)}
+rejected_requests = sa.Table(
+    "rejected_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),  # in the refused body (1 if unreadable)
+    sa.Column("fields", sa.String(500), nullable=False),  # the contract's names it broke
+)
+"""/predict requests refused with a 4xx: monitoring's rejection rate."""
+
+TABLES = {
+    table.name: table
+    for table in (predictions, shadow_predictions, feedback, dead_letters, rejected_requests)
+}
 Row = tuple[sa.Table, dict[str, Any]]
 
 
@@ -606,3 +620,18 @@ def read_window(url: str, *, rows: int, since: datetime | None = None) -> pd.Dat
         }
     )
     return pd.concat([logged, inputs.drop(columns=logged.columns, errors="ignore")], axis=1)
+
+
+def read_rejections(url: str, *, rows: int, since: datetime | None = None) -> int:
+    """Records refused by /predict in the latest ``rows`` refused requests (since ``since``)."""
+    engine = engine_for(url)
+    try:
+        metadata.create_all(engine)
+        recent = sa.select(rejected_requests.c.records).order_by(rejected_requests.c.id.desc())
+        if since is not None:
+            recent = recent.where(rejected_requests.c.created_at >= since)
+        query = sa.select(sa.func.coalesce(sa.func.sum(recent.limit(rows).subquery().c.records), 0))
+        with engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()

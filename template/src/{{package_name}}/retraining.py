@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from .alerts import Alert
-from .contract import DataContract
+from .contract import DataContract, ExtraFields
 from .contract_schemas import cast_features
 from .datasets import fingerprint, read_table
 from .errors import RetrainingError
@@ -91,9 +91,15 @@ def load_data(source: str, settings: Settings, contract: DataContract) -> pd.Dat
 
 
 @task(cache_policy=NO_CACHE)
-def validate_data(frame: pd.DataFrame, contract: DataContract, source: str) -> ValidationReport:
-    """The contract's suite, target required; a failure stops the flow."""
-    report = validate(frame, contract, source=source, require_target=True)
+def validate_data(
+    frame: pd.DataFrame, contract: DataContract, source: str, extra: ExtraFields
+) -> ValidationReport:
+    """The contract's suite, target required; a failure stops the flow.
+
+    Values beyond observed limits within the contract's tolerance pass, and are logged with the
+    run (the candidate's ``validation_warnings`` tag).
+    """
+    report = validate(frame, contract, source=source, require_target=True, extra_columns=extra)
     if not report.passed:
         raise DataValidationError(report)
     return report
@@ -243,7 +249,7 @@ def _split(
     frame = frame[frame[target].notna()]  # rows without a label teach nothing
     if settings.holdout_data.is_file():
         holdout = read_table(settings.holdout_data, contract.text_columns)
-        validate_data(holdout, contract, str(settings.holdout_data))
+        validate_data(holdout, contract, str(settings.holdout_data), settings.extra_fields)
         return frame, holdout[holdout[target].notna()], str(settings.holdout_data)
     stratify = frame[contract.target.name] if contract.target.classes else None
     training, holdout = train_test_split(frame, test_size=0.2, random_state=0, stratify=stratify)
@@ -263,7 +269,7 @@ def retrain(data: str | None = None) -> dict[str, Any]:
         else str(settings.training_data)
     )
     frame = load_data(source, settings, contract)
-    validation = validate_data(frame, contract, source)
+    validation = validate_data(frame, contract, source, settings.extra_fields)
     training, holdout, holdout_source = _split(frame, settings, contract)
     champion = champion_version(connect(settings), settings)
     if champion is None:
@@ -277,6 +283,8 @@ def retrain(data: str | None = None) -> dict[str, Any]:
         "params": json.dumps(config.model.params, sort_keys=True),
         "primary_metric": config.evaluation.primary_metric,
         "validation": "passed",
+        "validation_warnings": "; ".join(w.describe() for w in validation.warnings)[:4000]
+        or "none",
         **config.outcome.as_tags(),
     }
     setup = Setup(settings, contract, config)

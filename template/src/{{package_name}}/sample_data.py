@@ -104,8 +104,10 @@ def fits_sample(contract: DataContract) -> bool:
 def generate_edge_cases(problem_type: ProblemType) -> pd.DataFrame:
     """Rows that break the contract one way each; the id names the case.
 
-    Every row must be rejected by validation and by the service: missing required values,
-    out-of-range numbers, unknown categories, wrong types and absurd magnitudes.
+    ``expected_outcome`` says what the service must do with each row: ``refused`` (a 4xx naming
+    the field: a declared limit, a type, a missing value) or ``flagged`` (answered with
+    ``needs_review`` and the field in ``out_of_range``: beyond an observed limit). The sample's
+    contract declares every limit, so all of its cases are refused, and validation fails each.
     """
     base = generate(problem_type, 1, seed=SEED + 7).iloc[0].to_dict()
     cases: dict[str, dict[str, object]] = {
@@ -120,7 +122,10 @@ def generate_edge_cases(problem_type: ProblemType) -> pd.DataFrame:
         "missing-payment-method": {"payment_method": None},
         "discount-not-boolean": {"has_discount": "maybe"},
     }
-    rows = [{**base, "customer_id": f"EDGE-{case}", **change} for case, change in cases.items()]
+    rows = [
+        {"expected_outcome": "refused", **base, "customer_id": f"EDGE-{case}", **change}
+        for case, change in cases.items()
+    ]
     return pd.DataFrame(rows, dtype=object)
 
 

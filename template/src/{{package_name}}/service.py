@@ -18,6 +18,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
@@ -41,7 +42,7 @@ from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
 from .model_refresh import ChallengerSlot, ModelRefresher
-from .prediction_log import PredictionLog, now, shadow_predictions
+from .prediction_log import PredictionLog, now, rejected_requests, shadow_predictions
 from .registry import (
     CHALLENGER,
     LoadedModel,
@@ -59,7 +60,8 @@ logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorsAre
 
 settings = Settings()
 contract = DataContract.load(settings.contract_path)
-Record = record_model(contract)
+Record = record_model(contract, settings.extra_fields)
+KNOWN_FIELDS = frozenset([*contract.feature_names, *filter(None, [contract.id_column])])
 Records = TypeAdapter(list[Record])  # type: ignore[valid-type]
 PredictRequest = create_model(
     "PredictRequest",
@@ -106,6 +108,10 @@ class PredictResponse(BaseModel):
     )
     degraded: bool
     results: list[PredictionResult]
+    ignored_fields: list[str] = Field(
+        description="Fields the contract does not name, left out (APP_EXTRA_FIELDS=ignore): a "
+        "misspelt field shows here."
+    )
 
 
 class FeedbackReceipt(BaseModel):
@@ -116,6 +122,9 @@ class FeedbackReceipt(BaseModel):
 
 
 _current: dict[str, Any] = {}
+_on_rejected: dict[str, Callable[[int, bytes, bytes], None]] = {}  # set by the instance
+SHOWN_FIELDS = 20
+"""Ignored field names listed in a response at most."""
 SHADOW_QUEUE = 64
 """Requests waiting for shadow scoring at most; past it, requests are not shadowed (counted)."""
 ROLLOUT = settings.shadow_enabled or settings.canary_share > 0
@@ -124,6 +133,41 @@ ROLLOUT = settings.shadow_enabled or settings.canary_share > 0
 def current_model_info() -> dict[str, Any]:
     """What GET /model answers."""
     return dict(_current)
+
+
+def report_rejection(status: int, request: bytes, answer: bytes) -> None:
+    """Hand a refused /predict to this worker's service instance (built after the guard)."""
+    handler = _on_rejected.get("service")
+    if handler is not None:
+        handler(status, request, answer)
+
+
+def refused_fields(answer: bytes, known: frozenset[str]) -> list[str]:
+    """The contract's fields that a 4xx answer names, as a bounded set fit for metric labels.
+
+    ``request`` stands for the body as a whole, ``other`` for names the contract does not have.
+    """
+    try:
+        details = json.loads(answer).get("detail")
+    except (ValueError, AttributeError):
+        return ["request"]
+    found: set[str] = set()
+    for detail in details if isinstance(details, list) else []:
+        loc = detail.get("loc") if isinstance(detail, dict) else None
+        if isinstance(loc, list) and len(loc) >= 3 and loc[0] == "records":  # noqa: PLR2004
+            found.add(loc[2] if loc[2] in known else "other")
+        else:
+            found.add("request")
+    return sorted(found) or ["request"]
+
+
+def records_in(request: bytes) -> int:
+    """How many records a refused body carried (1 when it cannot be read)."""
+    try:
+        records = json.loads(request).get("records")
+    except (ValueError, AttributeError):
+        return 1
+    return len(records) if isinstance(records, list) and records else 1
 
 
 @bentoml.service(
@@ -140,6 +184,7 @@ class PredictionService:
         target = contract.target
         self.metrics = service_metrics(prediction_buckets(target.minimum, target.maximum))
         self._observed = ObservedLimits(contract)
+        self.metrics.announce_features(self._observed.features)
         self.log = PredictionLog(
             settings.prediction_log_url,
             self.metrics.log_health(),
@@ -171,6 +216,7 @@ class PredictionService:
             on_refused=self.metrics.models_refused.inc,
         )
         self.refresher.start()
+        _on_rejected["service"] = self._refused
         # What is alive now (libraries, the model) stays: full garbage collections then scan only
         # what requests allocate. Without this, they stalled requests for up to 200 ms.
         gc.collect()
@@ -223,6 +269,10 @@ class PredictionService:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         inputs: list[dict[str, Any]] = Records.dump_python(records, by_alias=True)
+        ignored = sorted({name for record in records for name in record.model_extra or ()})
+        if ignored:  # APP_EXTRA_FIELDS=ignore: neither scored nor logged
+            inputs = [{k: v for k, v in row.items() if k in KNOWN_FIELDS} for row in inputs]
+            self.metrics.extra_fields.inc(len(ignored))
         # One model for the whole request, even if a new one is swapped in meanwhile.
         challenger = None if self.challenger is None else self.challenger.model
         model, route, scores = self.model, "champion", None
@@ -291,7 +341,18 @@ class PredictionService:
             route=route,
             degraded=model.degraded,
             results=results,
+            ignored_fields=[
+                json.dumps(name, ensure_ascii=False)[1:-1][:64] for name in ignored[:SHOWN_FIELDS]
+            ],
         )
+
+    def _refused(self, status: int, request: bytes, answer: bytes) -> None:
+        """Count a refused /predict per field, and log it for monitoring's rejection rate."""
+        fields = refused_fields(answer, KNOWN_FIELDS)
+        records = records_in(request)
+        self.metrics.observe_refused(fields, records)
+        row = {"created_at": now(), "status": status, "records": records}
+        self.log.submit([{**row, "fields": ", ".join(fields)[:500]}], table=rejected_requests)
 
     def _in_canary(self, ctx: bentoml.Context, inputs: list[dict[str, Any]], fallback: str) -> bool:
         """Whether this caller is answered by the challenger (stable per routing key)."""
@@ -420,5 +481,8 @@ class PredictionService:
 
 
 PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
-    RequestGuard, max_bytes=settings.max_request_bytes, model_info=current_model_info
+    RequestGuard,
+    max_bytes=settings.max_request_bytes,
+    model_info=current_model_info,
+    on_rejected=report_rejection,
 )

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, HttpUrl
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .contract import ExtraFields
+
 PACKAGE = __name__.split(".")[0]
 
 HOLDOUT_SPLIT = "split"
@@ -34,6 +36,12 @@ class Settings(BaseSettings):
     sample_data_dir: Path = Field(
         default=Path("data/sample"),
         description="Sample data shipped with the project: train, holdout and edge cases.",
+    )
+    edge_cases_data: Path = Field(
+        default=Path("data/sample/edge_cases.csv"),
+        description="Edge cases the tests send to the service: the contract's features and "
+        "an `expected_outcome` column, `refused` (a 4xx naming the field) or `flagged` "
+        "(answered with needs_review and the field in out_of_range).",
     )
     training_data: Path = Field(
         default=Path("data/sample/train.csv"),
@@ -105,6 +113,13 @@ class Settings(BaseSettings):
         "batched model call per request: see docs/benchmarks of the template for its cost). "
         "The baseline always names its rule.",
     )
+    extra_fields: ExtraFields = Field(
+        default=ExtraFields.IGNORE,
+        description="Fields of a /predict record, and columns of a file or table, that the "
+        "contract does not name: `ignore` leaves them out (counted in "
+        "model_request_extra_fields_total, listed in the response's `ignored_fields` and in "
+        "validation reports); `refuse` answers 400 and fails validation.",
+    )
     max_batch_size: int = Field(
         default=1000, ge=1, description="Most records one /predict request may carry."
     )
@@ -153,6 +168,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Fewer predictions than this in the window are reported as too little data "
         "(never as 'no drift').",
+    )
+    monitor_max_rejection_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Alert when more than this share of the records sent to /predict in the "
+        "window were refused (4xx): callers send what the contract does not allow.",
     )
     drift_share_threshold: float = Field(
         default=0.5,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import DataContract, FeatureType, Limits
+from .contract import DataContract, ExtraFields, FeatureType, Limits
 from .contract_inference import DATE_TIME
 from .contract_schemas import BOOLEAN_WORDS
 from .custom_expectations import custom_expectations
@@ -26,6 +26,7 @@ WHOLE_NUMBER = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
 AS_WRITTEN = "__as_written"
 """Suffix of the shadow columns that keep numbers as written, to check their type row by row."""
 EXAMPLES = 5
+SHOWN_COLUMNS = 10
 
 
 @dataclass(frozen=True)
@@ -66,29 +67,55 @@ class ValidationReport:
     failures: list[Failure]
 
     warnings: list[Failure] = field(default_factory=list)
-    """Values outside *observed* limits: reported and kept (only declared limits fail)."""
+    """Values outside *observed* limits: kept, and failing only past ``max_out_of_range_share``."""
+
+    max_out_of_range_share: float = 1.0
+    """The contract's tolerance for values outside observed limits, per feature."""
+
+    ignored_columns: list[str] = field(default_factory=list)
+    """Columns the contract does not name, left out (APP_EXTRA_FIELDS=ignore)."""
+
+    @property
+    def over_limit(self) -> list[Failure]:
+        """Observed limits broken by more rows than the contract tolerates."""
+        return [w for w in self.warnings if (w.share or 0) > self.max_out_of_range_share]
 
     @property
     def passed(self) -> bool:
-        """Whether every expectation held (observed limits aside)."""
-        return not self.failures
+        """Whether every declared rule held and every observed one within the tolerance."""
+        return not self.failures and not self.over_limit
+
+    def _notes(self) -> str:
+        tolerance = f"{self.max_out_of_range_share:.0%}"
+        notes = [
+            f"  ~ {w.describe()} (observed limit: "
+            + (
+                f"more than the contract's max_out_of_range_share of {tolerance})"
+                if w in self.over_limit
+                else f"kept, within max_out_of_range_share {tolerance})"
+            )
+            for w in self.warnings
+        ]
+        if self.ignored_columns:
+            notes.append(
+                f"  ~ ignored {len(self.ignored_columns)} column(s) the contract does not name: "
+                f"{', '.join(self.ignored_columns[:SHOWN_COLUMNS])}"
+                f"{' ...' if len(self.ignored_columns) > SHOWN_COLUMNS else ''} "
+                "(APP_EXTRA_FIELDS=ignore)"
+            )
+        return "".join(f"\n{note}" for note in notes)
 
     def summary(self) -> str:
         """What failed, for the terminal and the logs."""
-        noted = "".join(
-            f"\n  ~ {warning.describe()} (observed limit: kept)" for warning in self.warnings
-        )
         if self.passed:
             return (
                 f"{self.source}: passed, {self.rows} rows, {self.expectations} expectations "
-                f"({self.seconds:.2f} s){noted}"
+                f"({self.seconds:.2f} s){self._notes()}"
             )
         lines = [f"  - {failure.describe()}" for failure in self.failures]
-        return (
-            f"{self.source}: {len(self.failures)} expectation(s) failed:\n"
-            + "\n".join(lines)
-            + noted
-        )
+        broken = len(self.failures) + len(self.over_limit)
+        failed = f"{self.source}: {broken} expectation(s) failed:\n"
+        return failed + "\n".join(lines) + self._notes()
 
     def write(self, folder: Path) -> tuple[Path, Path]:
         """Write ``<source>.json`` for machines and ``<source>.html`` for people."""
@@ -105,9 +132,10 @@ class ValidationReport:
             f"<tr><td>{html.escape(f.column or 'table')}</td><td>{html.escape(f.rule)}</td>"
             f"<td>{'' if f.share is None else f'{f.share:.1%}'}</td>"
             f"<td>{html.escape(', '.join(f.examples))}</td></tr>"
-            for f in self.failures
+            for f in [*self.failures, *self.warnings]
         )
-        verdict = "passed" if self.passed else f"{len(self.failures)} expectation(s) failed"
+        broken = len(self.failures) + len(self.over_limit)
+        verdict = "passed" if self.passed else f"{broken} expectation(s) failed"
         return (
             "<!doctype html><meta charset='utf-8'><title>Validation of "
             f"{html.escape(self.source)}</title><h1>{html.escape(self.source)}: {verdict}</h1>"
@@ -230,16 +258,24 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
             rule(gxe.ExpectColumnValuesToNotBeNull, "is missing", name, column=written)
         if numeric:
             if written != name:
-                pattern, what = (
-                    (WHOLE_NUMBER, "whole ") if kind is FeatureType.INTEGER else (NUMBER, "")
-                )
-                rule(
-                    gxe.ExpectColumnValuesToMatchRegex,
-                    f"is not a {what}number",
-                    name,
-                    column=written,
-                    regex=pattern,
-                )
+                whole = kind is FeatureType.INTEGER
+                if not whole or soft:
+                    rule(
+                        gxe.ExpectColumnValuesToMatchRegex,
+                        "is not a number",
+                        name,
+                        column=written,
+                        regex=NUMBER,
+                    )
+                if whole:  # observed: whole numbers were seen; declared: only they make sense
+                    rule(
+                        gxe.ExpectColumnValuesToMatchRegex,
+                        "is not a whole number",
+                        name,
+                        soft,
+                        column=written,
+                        regex=WHOLE_NUMBER,
+                    )
             if low is not None or high is not None:
                 if low is None:
                     broken = f"is above {high:g}"
@@ -328,14 +364,19 @@ def validate(
     source: str,
     require_target: bool = False,
     require_id: bool = True,
+    extra_columns: ExtraFields = ExtraFields.IGNORE,
 ) -> ValidationReport:
     """Check ``frame`` against the contract's suite with Great Expectations.
 
-    ``require_id=False`` is for batches without the id column, such as logged traffic.
+    ``require_id=False`` is for batches without the id column, such as logged traffic. Columns
+    the contract does not name are left out and listed, or fail the batch when
+    ``extra_columns`` is ``refuse``.
     """
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     started = time.perf_counter()
-    prepared = prepare(frame, contract)
+    known = set(contract.columns)
+    extra = [str(column) for column in frame.columns if column not in known]
+    prepared = prepare(frame[[column for column in frame.columns if column in known]], contract)
     checks = expectations(contract, set(prepared.columns), require_target, require_id)
     # Most batches pass: the first run only asks whether each expectation holds, which spares
     # Great Expectations collecting examples and their ids for every column. Only the broken
@@ -368,8 +409,20 @@ def validate(
         rows=len(frame),
         expectations=len(checks),
         seconds=round(time.perf_counter() - started, 3),
-        failures=[failure for soft, failure in found if not soft],
+        failures=[failure for soft, failure in found if not soft]
+        + [
+            Failure(
+                "is not in the contract: add it to the contract, drop it from the file, or set "
+                "APP_EXTRA_FIELDS=ignore",
+                name,
+                None,
+                len(frame),
+            )
+            for name in (extra if extra_columns is ExtraFields.REFUSE else [])
+        ],
         warnings=[failure for soft, failure in found if soft],
+        max_out_of_range_share=contract.max_out_of_range_share,
+        ignored_columns=extra if extra_columns is ExtraFields.IGNORE else [],
     )
 
 
