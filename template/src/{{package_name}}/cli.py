@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import traceback
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .api_auth import Permission, TokenError, is_loopback, new_token, parse_tokens
 from .baseline import BaselineError, save_baseline
 from .batch_scoring import score_file
 from .contract import ContractError, DataContract, ProblemType
@@ -165,6 +167,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:  # noqa: RET503
     bentoml = _installed("bentoml")
     if bentoml is None:
         print("bentoml is not installed: run `make setup`.", file=sys.stderr)
+        return 1
+    tokens = parse_tokens(settings.api_tokens.get_secret_value())  # a bad entry stops here
+    if not tokens and not settings.allow_anonymous and not is_loopback(args.host):
+        print(
+            f"serve: listening on {args.host} needs callers to authenticate: set APP_API_TOKENS "
+            "(`make token NAME=<caller>` prints an entry), or APP_ALLOW_ANONYMOUS=true if a "
+            "gateway authenticates them (unsafe otherwise).",
+            file=sys.stderr,
+        )
         return 1
     command = [bentoml, "serve", f"{PACKAGE}.service:PredictionService"]
     command += ["--port", str(args.port), "--host", args.host]
@@ -404,12 +415,32 @@ def _smoke_test(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _settings(args: argparse.Namespace, settings: Settings) -> int:
-    document = Settings.model_json_schema() if args.schema else settings.model_dump(mode="json")
+    document = Settings.model_json_schema() if args.schema else masked(settings)
     print(json.dumps(document, indent=2))
     return 0
 
 
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings with their secrets hidden: tokens, passwords in URLs, webhook paths."""
+    document: dict[str, Any] = settings.model_dump(mode="json")  # SecretStr: **********
+    for name, value in document.items():
+        if isinstance(value, str):
+            document[name] = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", value)
+    if settings.alert_webhook_url is not None:  # chat webhooks carry their secret in the path
+        url = settings.alert_webhook_url
+        document["alert_webhook_url"] = f"{url.scheme}://{url.host}/***"
+    return document
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    token, entry = new_token(args.name, [Permission(scope) for scope in args.scopes])
+    print(f"Token for {args.name} (give it to the caller; it is not kept anywhere): {token}")
+    print(f"Its entry for APP_API_TOKENS (holds only its digest): {entry}")
+    return 0
+
+
 USER_ERRORS = (
+    TokenError,
     BaselineError,
     ContractError,
     DataFileError,
@@ -639,8 +670,28 @@ def build_parser() -> argparse.ArgumentParser:
         "/livez, /readyz, /metrics. OpenAPI docs at /docs.",
     )
     serve.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface (default: %(default)s); any other needs APP_API_TOKENS",
+    )
     serve.set_defaults(handler=_serve)
+
+    token = commands.add_parser(
+        "token",
+        help="print a new random API token and its APP_API_TOKENS entry",
+        description="Print a new token for a caller, and the entry to add to APP_API_TOKENS "
+        "(comma-separated). The entry holds the token's SHA-256 digest, not the token.",
+    )
+    token.add_argument("name", help="the caller, as the prediction log will name it")
+    token.add_argument(
+        "--scopes",
+        nargs="+",
+        choices=[permission.value for permission in Permission],
+        default=[Permission.PREDICT.value],
+        help="what it may do (default: predict); admin may do everything",
+    )
+    token.set_defaults(handler=_token)
 
     predict = commands.add_parser(
         "predict",

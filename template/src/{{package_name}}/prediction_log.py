@@ -54,6 +54,7 @@ predictions = sa.Table(
     sa.Column("needs_review", sa.Boolean, nullable=False),
     sa.Column("explanation", sa.String(200)),
     sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("caller", sa.String(64)),  # the token's NAME (APP_API_TOKENS), or anonymous
 )
 
 shadow_predictions = sa.Table(
@@ -150,6 +151,22 @@ def engine_for(url: str) -> sa.Engine:
     return engine
 
 
+ADDED_COLUMNS = {"predictions": [predictions.c.caller]}
+"""Columns added after a table's first release: added to a log written by an older version."""
+
+
+def prepare_tables(engine: sa.Engine) -> None:
+    """Create missing tables, and add the columns a log of an older version lacks."""
+    metadata.create_all(engine)
+    inspector = sa.inspect(engine)
+    for table, columns in ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table)}
+        for column in (column for column in columns if column.name not in present):
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as connection:  # our own names and types: nothing to quote
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}")
+
+
 def _sqlite_wal(connection: Any, _record: Any) -> None:  # noqa: ANN401 - a DBAPI connection
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -227,7 +244,7 @@ class PredictionLog:
             dbapi.InterfaceError,
         )
         try:
-            metadata.create_all(self._engine)
+            prepare_tables(self._engine)
             self._tables_ready = True
         except sa.exc.SQLAlchemyError as error:
             logger.error("Prediction log unavailable at start, will retry on write: %s", error)
@@ -329,12 +346,12 @@ class PredictionLog:
 
     def _write(self, batch: list[Row]) -> None:
         """Write ``batch`` in one transaction."""
+        if not self._tables_ready:
+            prepare_tables(self._engine)
+            self._tables_ready = True
         with self._engine.begin() as connection:
-            if not self._tables_ready:
-                metadata.create_all(connection)
             for table in dict.fromkeys(table for table, _ in batch):
                 self._insert(connection, table, [row for of, row in batch if of is table])
-        self._tables_ready = True
 
     def _write_isolating(self, batch: list[Row]) -> "_Outcome":
         """Write ``batch``, splitting it around rows the database refuses for good.
@@ -587,7 +604,7 @@ def read_window(url: str, *, rows: int, since: datetime | None = None) -> pd.Dat
     """
     engine = engine_for(url)
     try:
-        metadata.create_all(engine)  # a log that was never written is an empty window
+        prepare_tables(engine)  # a log that was never written is an empty window
         query = (
             with_latest_feedback(
                 sa.select(

@@ -30,6 +30,7 @@ from pydantic_core import to_json
 from sqlalchemy.exc import SQLAlchemyError
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
+from .api_auth import ANONYMOUS, Authenticator, parse_tokens
 from .contract import DataContract, ProblemType
 from .contract_schemas import (
     ObservedLimits,
@@ -244,7 +245,8 @@ class PredictionService:
             version=model.version,
             source=model.source,
             degraded=model.degraded,
-            reason=model.reason,
+            # The reason itself (an exception's text) is in the log, never sent to callers.
+            reason_code="champion_unavailable" if model.degraded else None,
             loaded_at=now().isoformat(),
         )
         logger.info("Serving %s version %s", model.name, model.version)
@@ -322,7 +324,8 @@ class PredictionService:
         ]
         latency_ms = (time.perf_counter() - started) * 1000
         logged_inputs = [to_json(row_input).decode() for row_input in inputs]
-        self._log(model, request_id, logged_inputs, results, latency_ms)
+        caller = str(ctx.request.scope.get("caller", ANONYMOUS))
+        self._log(model, request_id, logged_inputs, results, latency_ms, caller=caller)
         while self.log.congested():  # the audit trail keeps up, or callers wait: nothing dropped
             await asyncio.sleep(0.005)
         self.metrics.observe(
@@ -457,6 +460,8 @@ class PredictionService:
         inputs: list[str],
         results: list[PredictionResult],
         latency_ms: float,
+        *,
+        caller: str,
     ) -> None:
         created_at = now()
         encoded: dict[str | float, str] = {}  # the records of a request share a few classes
@@ -475,14 +480,22 @@ class PredictionService:
                     "inputs": row_input,
                     "prediction": encoded[prediction],
                     "latency_ms": latency_ms,
+                    "caller": caller,
                 }
             )
         self.log.submit(rows)
 
 
+# Outermost first: a caller is authenticated before anything else reads its request.
+PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
+    Authenticator,
+    tokens=parse_tokens(settings.api_tokens.get_secret_value()),
+    allow_anonymous=settings.allow_anonymous,
+)
 PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
     RequestGuard,
     max_bytes=settings.max_request_bytes,
     model_info=current_model_info,
     on_rejected=report_rejection,
+    title=f"{PACKAGE}: predictions",
 )

@@ -7,7 +7,7 @@ The defaults are the embedded profile: everything in local files under ``.local/
 
 from pathlib import Path
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .contract import ExtraFields
@@ -112,6 +112,19 @@ class Settings(BaseSettings):
         description="Trained models name the features that moved each answer most (one extra "
         "batched model call per request: see docs/benchmarks of the template for its cost). "
         "The baseline always names its rule.",
+    )
+    api_tokens: SecretStr = Field(
+        default=SecretStr(""),
+        description="Who may call the service: comma-separated NAME:SCOPES:SECRET entries. "
+        "SCOPES: predict, feedback, metrics and admin (everything) joined by +; SECRET: the "
+        "token, or sha256:<hex digest of it>. `make token NAME=... SCOPES=...` prints a new "
+        "one. /livez, /readyz and / stay open. Empty: anonymous callers on loopback only.",
+    )
+    allow_anonymous: bool = Field(
+        default=False,
+        description="UNSAFE: answer anonymous callers from any machine when APP_API_TOKENS is "
+        "empty. Anyone who reaches the port can then predict, send outcomes and read metrics. "
+        "Only behind a gateway that authenticates callers itself.",
     )
     extra_fields: ExtraFields = Field(
         default=ExtraFields.IGNORE,
