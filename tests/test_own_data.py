@@ -1,161 +1,23 @@
-"""Bring your own data: each real table of the corpus goes through the whole loop.
+"""Bring your own data, first half of the corpus: each table through the whole loop
+(`own_data.run_loop`); the second half is in test_own_data_second_half.py."""
 
-render -> infer -> rebaseline -> validate the training file and a held-out split -> serve ->
-predict with the team's own names -> retrain promotes a trained model over the baseline ->
-shifted traffic -> monitor flags drift -> rollback (and no rollback to another contract); then,
-for one table per problem type, the project's full `make ci`.
-"""
-
-import json
-import shutil
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
-import yaml
 
-from conftest import Project, free_port
-from corpus import TABLES, Table, write
-from processes import start, stop
-from test_generated_projects import NO_POSTGRES
-from test_workshop import wait_until_ready
+from conftest import Project
+from corpus import FIRST_HALF, TABLES, Table
+from own_data import fresh, own_project, run_loop
 
-PACKAGE = "own_data"
+__all__ = ["fresh", "own_project"]  # fixtures of own_data.py, used by name
 
 
-@pytest.fixture(scope="module")
-def project(make_project: Callable[..., Project]) -> Project:
-    return make_project(project_name="Own Data", package_name=PACKAGE)
-
-
-@pytest.fixture
-def fresh(project: Project, tmp_path: Path) -> Iterator[Project]:
-    """The project as `make setup` left it: the sample's contract and its baseline as champion."""
-    for folder in ("contract", "config"):
-        shutil.copytree(project.path / folder, tmp_path / folder)
-    yield project
-    for folder in ("contract", "config"):
-        shutil.rmtree(project.path / folder)
-        shutil.copytree(tmp_path / folder, project.path / folder)
-    for leftover in (".local", "reports", "data/own"):
-        shutil.rmtree(project.path / leftover, ignore_errors=True)
-    (project.path / ".env").unlink(missing_ok=True)
-    project.run("uv", "run", PACKAGE, "bootstrap")
-
-
-@pytest.mark.parametrize("table", TABLES, ids=[table.name for table in TABLES])
+@pytest.mark.parametrize("table", FIRST_HALF, ids=[table.name for table in FIRST_HALF])
 def test_a_real_table_goes_through_the_whole_loop(
     fresh: Project, table: Table, record_property: Callable[[str, object], None]
 ) -> None:
-    project = fresh
-    timings: dict[str, float] = {}
-
-    def step(name: str, *command: str) -> str:
-        started = time.monotonic()
-        result = project.run(*command)
-        timings[name] = round(time.monotonic() - started, 1)
-        return result.stdout + result.stderr
-
-    learn, held_out = table.split()
-    folder = project.path / "data" / "own"
-    folder.mkdir(parents=True)
-    train_file = folder / table.file_name
-    holdout_file = folder / f"held-out {table.file_name}"
-    write(learn, str(train_file))
-    write(held_out, str(holdout_file))
-    cli = ("uv", "run", PACKAGE)
-    inferred = step(
-        "infer",
-        *cli,
-        "contract",
-        "infer",
-        str(train_file.relative_to(project.path)),
-        "--target",
-        table.target,
-        "--holdout",
-        str(holdout_file.relative_to(project.path)),
-        "--force",
-    )
-    assert "Traceback" not in inferred
-    contract = (project.path / "contract" / "data_contract.yaml").read_text(encoding="utf-8")
-    assert "limits: observed" in contract
-    step("rebaseline", *cli, "rebaseline")
-    validated = step("validate", *cli, "validate")  # the training file and the held-out split
-    assert validated.count(": passed") == 2, validated
-
-    port = free_port()
-    log = project.path / "reports" / "serve.log"
-    log.parent.mkdir(exist_ok=True)
-    server = start([*cli, "serve", "--port", str(port)], log, cwd=project.path, env=project.env)
-    try:
-        started = time.monotonic()
-        wait_until_ready(port, server)
-        timings["serve"] = round(time.monotonic() - started, 1)
-        features = [feature["name"] for feature in yaml.safe_load(contract)["features"]]
-        records = json.loads(
-            held_out[features].head(20).to_json(orient="records", date_format="iso")
-        )
-        answer = post(port, {"records": records})
-        assert len(answer["results"]) == len(records)
-        assert answer["model_version"] == "2"  # the new contract's baseline
-
-        retrained = step("retrain", *cli, "retrain")
-        assert "promoted to champion" in retrained, retrained
-        started = time.monotonic()
-        flagged = send_shifted(port, held_out, yaml.safe_load(contract)["features"])
-        timings["shifted traffic"] = round(time.monotonic() - started, 1)
-        assert flagged > 0, "values beyond the observed limits are answered and flagged"
-        monitored = project.run(*cli, "monitor", check=False)
-        assert "ALERT" in monitored.stdout + monitored.stderr, monitored.stdout
-    finally:
-        stop(server)
-    rolled_back = step("rollback", *cli, "rollback")
-    assert "to version 2" in rolled_back
-    refused = project.run(*cli, "rollback", check=False)
-    assert refused.returncode == 1
-    assert "registered for another contract" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    if table.ci:  # the team's first pull request: the generated CI's own command, green
-        started = time.monotonic()
-        env = {name: value for name, value in project.env.items() if name != "CI"}
-        project.run("make", "ci", env={**env, "TEST_POSTGRES_URL": NO_POSTGRES})
-        timings["make ci"] = round(time.monotonic() - started, 1)
-    record_property(f"own data: {table.name}", list(timings.items()))
-
-
-SHIFTED_RECORDS = 320
-
-
-def send_shifted(port: int, held_out: pd.DataFrame, features: list[dict[str, Any]]) -> int:
-    """The held-out rows with every number scaled by 1.5, sent as callers send them (not
-    clipped to the contract), 8 records a request: each is answered; returns how many flagged."""
-    numbers = [f["name"] for f in features if f["type"] in ("integer", "number")]
-    rows = held_out[[f["name"] for f in features]]
-    shifted = rows.assign(**{name: rows[name] * 1.5 for name in numbers})
-    repeated = pd.concat([shifted] * (SHIFTED_RECORDS // len(shifted) + 1)).head(SHIFTED_RECORDS)
-    records = json.loads(repeated.to_json(orient="records", date_format="iso"))
-    flagged = 0
-    for first in range(0, len(records), 8):
-        answer = post(port, {"records": records[first : first + 8]})
-        results = answer["results"]
-        assert isinstance(results, list)
-        flagged += sum(bool(result["out_of_range"]) for result in results)
-    return flagged
-
-
-def post(port: int, body: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/predict",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer: dict[str, object] = json.loads(response.read())
-    return answer
+    run_loop(fresh, table, record_property)
 
 
 def test_every_table_is_in_the_corpus_once() -> None:
