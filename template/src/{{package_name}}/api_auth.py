@@ -137,7 +137,8 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
 class Authenticator:
     """Refuses callers without a valid token (401) or the path's permission (403).
 
-    The caller's name is put in the ASGI scope under ``caller`` for the audit trail. Tokens are
+    The caller's name and permissions are put in the ASGI scope (``caller``, ``permissions``)
+    for the audit trail and for what an endpoint allows. Tokens are
     compared by digest in constant time, against every entry, and never logged.
     """
 
@@ -174,7 +175,7 @@ class Authenticator:
                     "from other machines are refused (APP_API_TOKENS)",
                 )
                 return
-            scope["caller"] = ANONYMOUS
+            scope["caller"], scope["permissions"] = ANONYMOUS, frozenset()
             await self.app(scope, receive, send)
             return
         token = self._caller(scope)
@@ -184,5 +185,5 @@ class Authenticator:
         if not token.allows(NEEDED.get(scope["path"])):
             await _refuse(send, 403, "forbidden", "this token may not call this endpoint")
             return
-        scope["caller"] = token.name
+        scope["caller"], scope["permissions"] = token.name, token.permissions
         await self.app(scope, receive, send)

@@ -79,7 +79,20 @@ feedback = sa.Table(
     sa.Column("prediction_id", sa.String(80), nullable=False, index=True),
     sa.Column("outcome", sa.Text, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("caller", sa.String(64)),  # who sent it (the token's NAME)
+    sa.Column("correction", sa.Boolean),  # false for the first outcome, true for corrections
 )
+"""True outcomes: one per prediction, then corrections (by callers allowed to), all kept; the
+latest counts."""
+
+FIRST_OUTCOME = sa.Index(
+    "feedback_first_outcome",
+    feedback.c.prediction_id,
+    unique=True,
+    sqlite_where=feedback.c.correction.is_(False),
+    postgresql_where=feedback.c.correction.is_(False),
+)
+"""At most one first outcome per prediction, even when two arrive at once."""
 
 dead_letters = sa.Table(
     "dead_letters",
@@ -135,6 +148,10 @@ class _State:
     failing: bool = False  # the last write failed
 
 
+class AlreadyLabelled(Exception):  # noqa: N818 - a state, not a failure of ours
+    """The prediction has an outcome, and the caller may not correct it."""
+
+
 def engine_for(url: str) -> sa.Engine:
     """An engine for ``url``; a relative SQLite path gets its folder created.
 
@@ -151,7 +168,10 @@ def engine_for(url: str) -> sa.Engine:
     return engine
 
 
-ADDED_COLUMNS = {"predictions": [predictions.c.caller]}
+ADDED_COLUMNS = {
+    "predictions": [predictions.c.caller],
+    "feedback": [feedback.c.caller, feedback.c.correction],
+}
 """Columns added after a table's first release: added to a log written by an older version."""
 
 
@@ -165,6 +185,7 @@ def prepare_tables(engine: sa.Engine) -> None:
             kind = column.type.compile(dialect=engine.dialect)
             with engine.begin() as connection:  # our own names and types: nothing to quote
                 connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}")
+    FIRST_OUTCOME.create(engine, checkfirst=True)  # rows of older versions have no flag: kept
 
 
 def _sqlite_wal(connection: Any, _record: Any) -> None:  # noqa: ANN401 - a DBAPI connection
@@ -326,11 +347,30 @@ class PredictionLog:
         with self._engine.connect() as connection:
             return connection.execute(query).first() is not None
 
-    def record_feedback(self, prediction_id: str, outcome: str | float) -> None:
-        """Store the true outcome of a logged prediction."""
-        row = {"prediction_id": prediction_id, "outcome": json.dumps(outcome), "received_at": now()}
-        with self._engine.begin() as connection:
-            connection.execute(feedback.insert(), [row])
+    def record_feedback(
+        self, prediction_id: str, outcome: str | float, *, caller: str, corrects: bool
+    ) -> bool:
+        """Store the true outcome of a logged prediction; True when it corrects an earlier one.
+
+        Raises :class:`AlreadyLabelled` when an outcome exists and ``corrects`` is false.
+        """
+        earlier = sa.select(feedback.c.id).where(feedback.c.prediction_id == prediction_id)
+        try:
+            with self._engine.begin() as connection:
+                correction = connection.execute(earlier.limit(1)).first() is not None
+                if correction and not corrects:
+                    raise AlreadyLabelled(prediction_id)
+                row = {
+                    "prediction_id": prediction_id,
+                    "outcome": json.dumps(outcome),
+                    "received_at": now(),
+                    "caller": caller,
+                    "correction": correction,
+                }
+                connection.execute(feedback.insert(), [row])
+        except sa.exc.IntegrityError:  # another first outcome came in meanwhile
+            raise AlreadyLabelled(prediction_id) from None
+        return correction
 
     def _insert(
         self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]

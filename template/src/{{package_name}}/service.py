@@ -20,17 +20,18 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import bentoml
 import pandas as pd
-from bentoml.exceptions import NotFound, ServiceUnavailable
+from bentoml.exceptions import BentoMLException, NotFound, ServiceUnavailable
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, create_model
 from pydantic_core import to_json
 from sqlalchemy.exc import SQLAlchemyError
 from typing_extensions import TypedDict  # pydantic needs it on Python 3.11
 
-from .api_auth import ANONYMOUS, Authenticator, parse_tokens
+from .api_auth import ANONYMOUS, Authenticator, Permission, parse_tokens
 from .contract import DataContract, ProblemType
 from .contract_schemas import (
     ObservedLimits,
@@ -43,7 +44,13 @@ from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
 from .model_refresh import ChallengerSlot, ModelRefresher
-from .prediction_log import PredictionLog, now, rejected_requests, shadow_predictions
+from .prediction_log import (
+    AlreadyLabelled,
+    PredictionLog,
+    now,
+    rejected_requests,
+    shadow_predictions,
+)
 from .registry import (
     CHALLENGER,
     LoadedModel,
@@ -120,6 +127,7 @@ class FeedbackReceipt(BaseModel):
 
     prediction_id: str
     stored: bool
+    correction: bool = Field(description="It replaced an earlier outcome (kept as history).")
 
 
 _current: dict[str, Any] = {}
@@ -442,16 +450,30 @@ class PredictionService:
         self.metrics.shadow_predictions.inc(len(rows))
 
     @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
-    def feedback(self, prediction_id: str, outcome: str | float) -> FeedbackReceipt:
-        """Store the true outcome of an earlier prediction."""
+    def feedback(
+        self, prediction_id: str, outcome: str | float, ctx: bentoml.Context
+    ) -> FeedbackReceipt:
+        """Store the true outcome of an earlier prediction: once, then corrections by admins."""
+        scope = ctx.request.scope
         try:
             if not self.log.has_prediction(prediction_id):
                 raise NotFound(f"prediction_id: no prediction '{prediction_id}' in the log")
-            self.log.record_feedback(prediction_id, outcome)
+            correction = self.log.record_feedback(
+                prediction_id,
+                outcome,
+                caller=str(scope.get("caller", ANONYMOUS)),
+                corrects=Permission.ADMIN in scope.get("permissions", ()),
+            )
+        except AlreadyLabelled:
+            raise BentoMLException(
+                "prediction_id: an outcome is already recorded for this prediction; correcting "
+                "it needs a token with the admin scope",
+                error_code=HTTPStatus.CONFLICT,
+            ) from None
         except SQLAlchemyError as error:
             logger.error("Feedback not stored: %s", str(error).splitlines()[0])
             raise ServiceUnavailable("the prediction log is unavailable; retry later") from None
-        return FeedbackReceipt(prediction_id=prediction_id, stored=True)
+        return FeedbackReceipt(prediction_id=prediction_id, stored=True, correction=correction)
 
     def _log(
         self,
