@@ -49,6 +49,7 @@ def main() -> None:
         in_project.run(project, "retraining")
         in_project.run(project, "contract_infer", "1000000", "50")
         in_project.run(project, "edge_checks")
+        in_project.run(project, "authentication")
         rollout.run(project, args.seconds)
         footprint.run(project)
 
