@@ -69,13 +69,14 @@ def test_compose_file_matches_the_compose_specification(deploy: Path) -> None:
 
 def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
     manifests = sorted((deploy / "k8s").glob("*.yaml"))
-    kinds = {yaml.safe_load(path.read_text())["kind"] for path in manifests}
+    documents = [doc for path in manifests for doc in yaml.safe_load_all(path.read_text())]
+    kinds = {document["kind"] for document in documents}
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap"} <= kinds
     result = run(str(BIN / "kubernetes-validate"), "--strict", *map(str, manifests))
     assert result.returncode == 0, result.stdout + result.stderr
     deployments = {
         document["metadata"]["name"]: document
-        for document in map(yaml.safe_load, map(Path.read_text, manifests))
+        for document in documents
         if document["kind"] == "Deployment"
     }
     assert set(deployments) == {"customer-churn", "customer-churn-worker"}
@@ -84,6 +85,34 @@ def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert set(container["resources"]) == {"requests", "limits"}
+
+
+def test_every_pod_runs_with_least_privilege(deploy: Path) -> None:
+    """No API token, a read-only root, no capabilities, not root, the runtime's seccomp
+    profile, and a NetworkPolicy that selects it."""
+    documents = [
+        document
+        for path in sorted((deploy / "k8s").glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+    ]
+    accounts = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ServiceAccount"}
+    policies = [
+        d["spec"]["podSelector"]["matchLabels"] for d in documents if d["kind"] == "NetworkPolicy"
+    ]
+    for deployment in (d for d in documents if d["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]
+        name = deployment["metadata"]["name"]
+        assert pod["spec"]["automountServiceAccountToken"] is False, name
+        assert accounts[pod["spec"]["serviceAccountName"]]["automountServiceAccountToken"] is False
+        assert pod["spec"]["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        for container in pod["spec"]["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["runAsNonRoot"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+        labels = pod["metadata"]["labels"]
+        assert any(selector.items() <= labels.items() for selector in policies), name
 
 
 def test_prometheus_configuration_and_rules_pass_promtool(deploy: Path) -> None:
