@@ -67,6 +67,22 @@ def test_compose_file_matches_the_compose_specification(deploy: Path) -> None:
         assert (deploy / source).exists(), f"compose mounts {source}, which is not generated"
 
 
+def test_compose_publishes_only_the_service_beyond_loopback_and_requires_its_secrets(
+    deploy: Path,
+) -> None:
+    text = (deploy / "compose.yaml").read_text()
+    services = yaml.safe_load(text)["services"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert name == "service" or port.startswith("127.0.0.1:"), f"{name} publishes {port}"
+    assert ":-change-me" not in text, "a password with a default"
+    for variable in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "APP_API_TOKENS"):
+        assert f"${{{variable}:?" in text, f"{variable} is not required"
+    for name, service in services.items():
+        command = " ".join(map(str, service.get("command") or []))
+        assert "PASSWORD" not in command, f"a password on {name}'s command line"
+
+
 def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
     manifests = sorted((deploy / "k8s").glob("*.yaml"))
     documents = [doc for path in manifests for doc in yaml.safe_load_all(path.read_text())]
