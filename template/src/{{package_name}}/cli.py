@@ -329,6 +329,7 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
         deploy_to_work_pool,
         retrain,
         serve_deployment,
+        training_source,
     )
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -347,6 +348,7 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
     # Checked before the flow starts: a mistake in the files is one line, not a flow's traceback.
     contract = DataContract.load(settings.contract_path)
     TrainingConfig.load(settings.training_config_path, contract)
+    training_source(settings, str(args.data) if args.data else None)
     for name in ("prefect.task_runs", "prefect.flow_runs"):
         logging.getLogger(name).addFilter(_no_traceback_for_user_errors)
     result = retrain(str(args.data) if args.data else None)

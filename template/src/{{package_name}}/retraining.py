@@ -256,6 +256,31 @@ def _split(
     return training, holdout, "20% of the training data"
 
 
+REMOTE_REGISTRY = ("http://", "https://", "databricks")
+
+
+def training_source(settings: Settings, data: str | None = None) -> str:
+    """Where retraining reads its data: ``data``, else APP_TRAINING_TABLE or APP_TRAINING_DATA.
+
+    Refused when a remote registry (a shared, production one) would be trained on the shipped
+    sample: a scheduled job with missing settings must not promote the sample.
+    """
+    source = data or (
+        f"table:{settings.training_table}"
+        if settings.training_table
+        else str(settings.training_data)
+    )
+    sample = settings.sample_data_dir.resolve()
+    shipped = not source.startswith("table:") and Path(source).resolve().is_relative_to(sample)
+    if shipped and settings.mlflow_tracking_uri.startswith(REMOTE_REGISTRY):
+        raise RetrainingError(
+            f"retrain: the registry {settings.mlflow_tracking_uri} is remote and the data is the "
+            f"shipped sample ({source}): set APP_TRAINING_DATA or APP_TRAINING_TABLE to your "
+            "data (or pass it), so that the sample is never promoted there"
+        )
+    return source
+
+
 @flow(name=f"{PACKAGE}-retrain", log_prints=True)
 def retrain(data: str | None = None) -> dict[str, Any]:
     """Validate ``data`` (default: APP_TRAINING_DATA), train, evaluate, promote or refuse."""
@@ -263,11 +288,7 @@ def retrain(data: str | None = None) -> dict[str, Any]:
     settings = Settings()
     contract = DataContract.load(settings.contract_path)
     config = TrainingConfig.load(settings.training_config_path, contract)
-    source = data or (
-        f"table:{settings.training_table}"
-        if settings.training_table
-        else str(settings.training_data)
-    )
+    source = training_source(settings, data)
     frame = load_data(source, settings, contract)
     validation = validate_data(frame, contract, source, settings.extra_fields)
     training, holdout, holdout_source = _split(frame, settings, contract)
