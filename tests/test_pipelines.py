@@ -75,3 +75,19 @@ def test_every_make_target_the_pipelines_call_exists(project: Path) -> None:
 def test_the_dockerfile_passes_hadolint(project: Path) -> None:
     result = tool("hadolint", "--failure-threshold", "info", str(project / "Dockerfile"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_pipelines_audit_the_lock_and_the_audit_cannot_pass_silently(project: Path) -> None:
+    """`make audit` runs in CI (not on this machine: the advisory database is on the network);
+    its command exports every locked dependency, fails on any finding, and skips only what the
+    allow-list names."""
+    if not pipeline_files(project):
+        pytest.skip("no CI provider")
+    assert any("make audit" in path.read_text() for path in pipeline_files(project))
+    recipe = (project / "Makefile").read_text().split("\naudit:", 1)[1].split("\n\n", 1)[0]
+    assert "uv export --frozen --all-groups" in recipe
+    assert "pip-audit" in recipe
+    assert "--strict" in recipe
+    assert "|| true" not in recipe
+    assert "config/audit-allowlist.txt" in recipe
+    assert (project / "config" / "audit-allowlist.txt").is_file()
