@@ -117,11 +117,12 @@ def train_candidate(
 def register_candidate(
     setup: Setup, pipeline: Pipeline, training: pd.DataFrame, facts: dict[str, str]
 ) -> str:
-    """Log the candidate with its training data as reference; returns its version."""
+    """Log the candidate with its training data as reference; returns its version.
+
+    It gets no alias here: only the decision makes it `challenger` or `champion`.
+    """
     settings, contract = setup.settings, setup.contract
-    version = register_pipeline(settings, contract, pipeline, training, facts)
-    set_challenger(settings, version)
-    return version
+    return register_pipeline(settings, contract, pipeline, training, facts)
 
 
 def register_pipeline(
@@ -217,14 +218,17 @@ def record_and_decide(
     for path in (*paths.values(), validation_path, image):
         client.log_artifact(version.run_id, str(path), artifact_path="evaluation")
     promoted, reason = report.decision.promote, report.decision.reason
-    if promoted and settings.promotion_min_shadow_rows > 0:
+    held = promoted and settings.promotion_min_shadow_rows > 0
+    if held:  # passed every check: the challenger, until shadow evidence promotes it
         promoted = False
         reason += (
             f"; better, kept as challenger until it has {settings.promotion_min_shadow_rows} "
             "shadow predictions (APP_PROMOTION_MIN_SHADOW_ROWS): run the service with "
             "APP_SHADOW_ENABLED=true, check `compare`, then `promote`"
         )
-    decision = "promoted" if promoted else "refused"
+        set_challenger(settings, report.candidate_version)
+    # A refused candidate keeps its decision and reasons as tags, and no alias: it never answers
+    decision = "promoted" if promoted else "challenger" if held else "refused"
     client.set_model_version_tag(settings.model_name, version.version, "decision", decision)
     client.set_model_version_tag(
         settings.model_name, version.version, "decision_reason", reason[:5000]
