@@ -60,6 +60,7 @@ HEADER = """\
 # refused. `key`: the identifier code uses for a name.
 # `max_out_of_range_share` (default 0.05): the share of rows outside an observed limit that a
 # file may have before `validate` fails, and that the traffic may have before `monitor` alerts.
+# `positive_class` (two classes): the class F1 and ROC AUC score; infer proposes the rarer one.
 """
 
 
@@ -149,12 +150,30 @@ class Target(_Strict):
     name: ColumnName
     description: str = ""
     classes: tuple[str, ...] | None = None
+    positive_class: str | None = None
+    """Binary targets: the class the metrics score (F1, ROC AUC); the second class if unset."""
     minimum: float | None = None
     maximum: float | None = None
     limits: Limits = Limits.DECLARED
 
+    @property
+    def positive(self) -> str | None:
+        """The positive class of a binary target; None for other targets."""
+        if self.classes is None or len(self.classes) != 2:  # noqa: PLR2004
+            return None
+        return self.positive_class or self.classes[1]
+
     @model_validator(mode="after")
     def _check_constraints(self) -> Self:
+        if self.positive_class is not None and (
+            self.classes is None or len(self.classes) != 2  # noqa: PLR2004
+        ):
+            raise ValueError(f"target '{self.name}': positive_class is for two classes only")
+        if self.positive_class is not None and self.positive_class not in (self.classes or ()):
+            raise ValueError(
+                f"target '{self.name}': positive_class {self.positive_class!r} is not one of "
+                f"its classes ({', '.join(self.classes or ())})"
+            )
         if self.classes is not None:
             if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):  # noqa: PLR2004
                 raise ValueError(f"target '{self.name}': classes must be two or more unique labels")

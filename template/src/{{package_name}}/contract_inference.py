@@ -136,7 +136,7 @@ def infer_contract(
         name=name,
         description=f"Inferred from data with {len(frame)} rows; review ranges and categories.",
         id_column=id_column,
-        target=_infer_target(target, labelled[target], problem_type),
+        target=_infer_target(target, labelled[target], problem_type, decisions),
         features=tuple(_distinct_keys(features)),
     )
     return Inference(contract=contract, decisions=decisions)
@@ -324,7 +324,9 @@ def _observed_range(low: float, high: float, *, whole: bool) -> tuple[float, flo
     return _round_down(lower), _round_up(upper)
 
 
-def _infer_target(name: str, column: pd.Series, problem_type: ProblemType | None) -> Target:
+def _infer_target(
+    name: str, column: pd.Series, problem_type: ProblemType | None, decisions: list[Decision]
+) -> Target:
     labels = sorted(column.astype(str).unique())
     looks_like_classes = not ptypes.is_float_dtype(column) and (
         not ptypes.is_numeric_dtype(column) or len(labels) <= MAX_CLASSES
@@ -351,7 +353,21 @@ def _infer_target(name: str, column: pd.Series, problem_type: ProblemType | None
             f"target '{name}' has {len(labels)} classes, which does not fit {problem_type.value}; "
             "pass another --problem-type"
         )
-    return Target(name=name, classes=tuple(labels))
+    if not expected_two:
+        return Target(name=name, classes=tuple(labels))
+    # The rarer class is usually the event the model is for (churned, fraud, malignant): the
+    # metrics score it. Written explicitly, as the alphabetical order of labels means nothing.
+    counts = column.astype(str).value_counts()
+    positive = min(labels, key=lambda label: (counts[label], label))
+    decisions.append(
+        Decision(
+            name,
+            f"positive class '{positive}' (the rarer: {counts[positive] / len(column):.0%} of "
+            "rows); F1 and ROC AUC score it",
+            "To score the other class, set target.positive_class in the contract",
+        )
+    )
+    return Target(name=name, classes=tuple(labels), positive_class=positive)
 
 
 def _round_down(value: float) -> float:

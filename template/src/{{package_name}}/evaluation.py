@@ -43,7 +43,7 @@ def score_metrics(
     found = {"accuracy": float(sk.accuracy_score(actual_labels, predicted_labels))}
     classes = list(contract.target.classes or ())
     if problem is ProblemType.BINARY_CLASSIFICATION:
-        positive = classes[1]
+        positive = contract.target.positive or classes[1]
         found["f1"] = float(sk.f1_score(actual_labels, predicted_labels, pos_label=positive))
         found["roc_auc"] = float(
             sk.roc_auc_score(actual_labels == positive, _positive_probability(output, positive))
@@ -181,6 +181,8 @@ class EvaluationReport:
     champion_checks: list[CheckResult]
     decision: Decision
     data: dict[str, Any] = field(default_factory=dict)
+    positive_class: str | None = None
+    """Binary targets: the class F1 and ROC AUC score."""
 
     def markdown(self) -> str:
         """The report for people."""
@@ -196,9 +198,11 @@ class EvaluationReport:
         header = (
             f"| metric | candidate v{self.candidate_version} | champion v{self.champion_version} |"
         )
+        scored = self.positive_class
+        positive = f"Positive class (F1, ROC AUC): {scored}\n\n" if scored else ""
         return (
             f"# Candidate version {self.candidate_version}: {verdict}\n\n"
-            f"{self.decision.reason}\n\n{header}\n"
+            f"{self.decision.reason}\n\n{positive}{header}\n"
             f"|---|---|---|\n{rows}\n\n## Behaviour checks (candidate)\n\n{checks}\n\n"
             f"## Data\n\n```json\n{json.dumps(self.data, indent=2, default=str)}\n```\n"
         )

@@ -188,6 +188,7 @@ def evaluate(
         champion_checks=checks[champion],
         decision=decide(candidate_metrics, champion_metrics, checks[candidate], config),
         data={"training_rows": len(training), "holdout_rows": len(holdout)},
+        positive_class=contract.target.positive,
     )
     return report, outputs[candidate]
 
