@@ -72,6 +72,30 @@ def _comparable(frame: pd.DataFrame, columns: list[str], numeric: list[str]) -> 
     )
 
 
+FAR = 1_000
+"""Spans of the reference beyond which a current value is held at that distance."""
+
+
+def _within_reach(
+    current: pd.DataFrame, reference: pd.DataFrame, numeric: list[str]
+) -> pd.DataFrame:
+    """``current`` with numbers held within ``FAR`` spans of the reference's range.
+
+    Values beyond observed limits are answered, so the window can hold 1e308: Evidently's
+    histograms then overflow and the run fails. Held that far away, such a value still drifts,
+    and its share beyond the limits is reported by monitoring as it was sent.
+    """
+    held = current.copy()
+    for name in numeric:
+        known = reference[name].dropna()
+        if name not in held or known.empty:
+            continue
+        low, high = float(known.min()), float(known.max())
+        reach = (high - low or abs(high) or 1.0) * FAR
+        held[name] = held[name].clip(low - reach, high + reach)
+    return held
+
+
 def compute_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -101,13 +125,11 @@ def compute_drift(
         [DataDriftPreset(columns=columns, drift_share=share_threshold, method=method)],
         include_tests=True,
     )
+    reference_data = _comparable(reference, columns, numeric)
+    current_data = _within_reach(_comparable(current, columns, numeric), reference_data, numeric)
     snapshot = report.run(
-        current_data=Dataset.from_pandas(
-            _comparable(current, columns, numeric), data_definition=definition
-        ),
-        reference_data=Dataset.from_pandas(
-            _comparable(reference, columns, numeric), data_definition=definition
-        ),
+        current_data=Dataset.from_pandas(current_data, data_definition=definition),
+        reference_data=Dataset.from_pandas(reference_data, data_definition=definition),
     )
     verdicts = _column_verdicts(snapshot.dict())
     return DriftReport(
