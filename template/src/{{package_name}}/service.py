@@ -362,8 +362,13 @@ class PredictionService:
         fields = refused_fields(answer, KNOWN_FIELDS)
         records = records_in(request)
         self.metrics.observe_refused(fields, records)
-        row = {"created_at": now(), "status": status, "records": records}
-        self.log.submit([{**row, "fields": ", ".join(fields)[:500]}], table=rejected_requests)
+        row = {
+            "created_at": now(),
+            "status": status,
+            "records": records,
+            "fields": ", ".join(fields)[:500],
+        }
+        self.log.submit([row], table=rejected_requests)
 
     def _in_canary(self, ctx: bentoml.Context, inputs: list[dict[str, Any]], fallback: str) -> bool:
         """Whether this caller is answered by the challenger (stable per routing key)."""
