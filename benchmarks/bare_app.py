@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 import uvicorn
-from customer_churn.baseline import BaselineRules
-from customer_churn.contract import DataContract
-from customer_churn.contract_schemas import record_model, records_frame
-from customer_churn.settings import Settings
+from customer_churn.config.settings import Settings
+from customer_churn.contract.data_contract import DataContract
+from customer_churn.contract.schemas import record_model, records_frame
+from customer_churn.models.baseline import BaselineRules
 from pydantic import Field, ValidationError, create_model
 from starlette.applications import Starlette
 from starlette.requests import Request

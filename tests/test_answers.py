@@ -23,7 +23,7 @@ def test_slug_and_package_name_derive_from_the_project_name(tmp_path: Path) -> N
     answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "fraud-alerts-eu"
     assert answers["package_name"] == "fraud_alerts_eu"
-    assert (tmp_path / "p" / "src" / "fraud_alerts_eu" / "cli.py").is_file()
+    assert (tmp_path / "p" / "src" / "fraud_alerts_eu" / "cli" / "main.py").is_file()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,12 @@ def test_the_docs_build_strictly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert (tmp_path / "workshop" / "lab-1-serve" / "index.html").is_file()
+    architecture = (tmp_path / "architecture" / "index.html").read_text()
+    assert '<pre class="mermaid">' in architecture, "the layers diagram is not rendered as mermaid"
+    for page in tmp_path.rglob("*.html"):
+        sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", page.read_text())
+        remote = [source for source in sources if re.match(r"(https?:)?//", source)]
+        assert not remote, f"{page.relative_to(tmp_path)} loads third-party scripts: {remote}"
 
 
 def test_every_question_is_documented() -> None:
@@ -33,8 +39,17 @@ def test_every_question_is_documented() -> None:
     assert documented == questions
 
 
+class MkDocsLoader(yaml.SafeLoader):
+    """mkdocs.yml's YAML: `!!python/name:` tags read as their names, never imported."""
+
+
+MkDocsLoader.add_multi_constructor(
+    "tag:yaml.org,2002:python/name:", lambda _loader, suffix, _node: suffix
+)
+
+
 def test_every_page_is_in_the_navigation() -> None:
-    config = yaml.safe_load((TEMPLATE / "mkdocs.yml").read_text())
+    config = yaml.load((TEMPLATE / "mkdocs.yml").read_text(), Loader=MkDocsLoader)
 
     def pages(items: list[object]) -> set[str]:
         found: set[str] = set()

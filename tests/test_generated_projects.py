@@ -164,7 +164,7 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
 
     result = serving_python(
         "-c",
-        "import importlib.util, customer_churn.service, customer_churn.cli; "
+        "import importlib.util, customer_churn.serving.service, customer_churn.cli.main; "
         "print([m for m in ('great_expectations', 'evidently', 'prefect', 'pytest') "
         "if importlib.util.find_spec(m)])",
     )
@@ -177,9 +177,9 @@ def test_the_serving_environment_holds_only_the_serving_dependencies(
     )
     loaded = serving_python(
         "-c",
-        "from customer_churn.contract import DataContract; "
-        "from customer_churn.registry import load_serving_model; "
-        "from customer_churn.settings import Settings; "
+        "from customer_churn.contract.data_contract import DataContract; "
+        "from customer_churn.models.registry import load_serving_model; "
+        "from customer_churn.config.settings import Settings; "
         "settings = Settings(); "
         "model = load_serving_model(settings, DataContract.load(settings.contract_path)); "
         "print(model.version, model.degraded)",

@@ -5,6 +5,7 @@ The old project comes from the oldest release (conftest's RELEASES), the new ver
 working tree (the `versions` fixture).
 """
 
+import ast
 import difflib
 import subprocess
 from dataclasses import dataclass
@@ -204,5 +205,123 @@ def test_each_migration_is_for_a_version_this_template_reaches_and_has_its_scrip
     config = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
     for migration in config["_migrations"]:
         assert Version(migration["version"]) <= Version(next_version()), migration["version"]
-        script = migration["command"][-1].replace("{{ _copier_conf.src_path }}/", "")
+        script = next(part for part in migration["command"] if part.endswith(".py"))
+        script = script.replace("{{ _copier_conf.src_path }}/", "")
         assert (TEMPLATE / script).is_file(), script
+
+
+TEAM_EXPECTATION = """    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="customer_id", meta={"rule": "has no id", "column": "customer_id"}
+        )
+    ]
+"""
+TEAM_SERVICE_LINE = "        # team: our dashboard counts these requests\n"
+TEAM_MODULE = """\"\"\"A team's own module in the flat layout.\"\"\"
+
+from .contract import DataContract
+
+
+def feature_count(contract: DataContract) -> int:
+    return len(contract.features)
+"""
+TEAM_MODULE_TEST = """from customer_churn.contract import DataContract
+from customer_churn.team_features import feature_count
+
+
+def test_feature_count() -> None:
+    contract = DataContract.load("contract/data_contract.yaml")
+    assert feature_count(contract) == len(contract.features)
+"""
+
+
+@dataclass
+class LayoutUpdate:
+    fresh: dict[str, str]
+    after: dict[str, str]
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def layout_update(versions: Versions, tmp_path_factory: pytest.TempPathFactory) -> LayoutUpdate:
+    """A v0.2.0 project (flat package) whose team edited service.py and its own
+    custom_expectations.py and added a module and a test, committed, then `copier update`d."""
+    root = tmp_path_factory.mktemp("layout")
+    fresh = files(render_version(versions, versions.current, root / "fresh"))
+    project = render_version(versions, "v0.2.0", root / "project")
+    git(project, "init", "--quiet", "--initial-branch=main")
+    package = project / "src" / "customer_churn"
+    expectations = package / "custom_expectations.py"
+    text = expectations.read_text()
+    assert "    return []\n" in text
+    expectations.write_text(text.replace("    return []\n", TEAM_EXPECTATION))
+    service = package / "service.py"
+    lines = service.read_text().splitlines(keepends=True)
+    predict = next(i for i, line in enumerate(lines) if "async def predict(" in line)
+    lines.insert(predict + 2, TEAM_SERVICE_LINE)
+    service.write_text("".join(lines))
+    (package / "team_features.py").write_text(TEAM_MODULE)
+    (project / "tests" / "test_team_features.py").write_text(TEAM_MODULE_TEST)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "--message", "generated from v0.2.0, then the team's changes")
+    result = copier("update", "--defaults", "--trust", cwd=project)
+    return LayoutUpdate(fresh, files(project), result)
+
+
+def test_the_update_to_subpackages_runs_and_leaves_no_flat_module(
+    layout_update: LayoutUpdate,
+) -> None:
+    assert layout_update.result.returncode == 0, layout_update.result.stderr
+    flat = sorted(
+        name
+        for name in layout_update.after
+        if name.startswith("src/customer_churn/") and name.count("/") == 2
+    )
+    expected = ["__init__.py", "__main__.py", "team_features.py"]
+    assert flat == [f"src/customer_churn/{name}" for name in expected]
+    assert not any("<<<<<<<" in text for text in layout_update.after.values())
+
+
+def test_the_teams_expectations_move_with_the_file_they_own(layout_update: LayoutUpdate) -> None:
+    moved = layout_update.after["src/customer_churn/data/custom_expectations.py"]
+    assert TEAM_EXPECTATION in moved
+    assert "from ..contract.data_contract import DataContract" in moved
+    output = layout_update.result.stdout + layout_update.result.stderr
+    assert "merged your changes to src/customer_churn/custom_expectations.py" in output
+
+
+def test_a_teams_edit_of_a_moved_module_is_merged_into_its_new_place(
+    layout_update: LayoutUpdate,
+) -> None:
+    name = "src/customer_churn/serving/service.py"
+    after = layout_update.after[name]
+    assert TEAM_SERVICE_LINE in after
+    assert after.replace(TEAM_SERVICE_LINE, "", 1) == layout_update.fresh[name]
+
+
+def test_the_teams_own_module_and_test_import_from_the_new_places(
+    layout_update: LayoutUpdate,
+) -> None:
+    module = layout_update.after["src/customer_churn/team_features.py"]
+    assert "from .contract.data_contract import DataContract" in module
+    test = layout_update.after["tests/test_team_features.py"]
+    assert "from customer_churn.contract.data_contract import DataContract" in test
+
+
+def test_every_relative_import_after_the_update_names_a_module_that_exists(
+    layout_update: LayoutUpdate,
+) -> None:
+    sources = {name for name in layout_update.after if name.startswith("src/")}
+    for name in sorted(sources):
+        if not name.endswith(".py"):
+            continue
+        folder = name.rsplit("/", 1)[0].split("/")
+        for node in ast.walk(ast.parse(layout_update.after[name])):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                base = folder[: len(folder) - node.level + 1]
+                target = "/".join([*base, *node.module.split(".")])
+                assert f"{target}.py" in sources or f"{target}/__init__.py" in sources, (
+                    f"{name} imports {node.module} (level {node.level}), which does not exist"
+                )

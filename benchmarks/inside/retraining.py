@@ -8,7 +8,7 @@ import logging
 import subprocess
 import time
 
-from customer_churn import retraining
+from customer_churn.training import flow as retraining
 
 TASKS = (
     "load_data",

@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from customer_churn.contract import DataContract, FeatureType, ProblemType
-from customer_churn.drift import compute_drift
-from customer_churn.sample_data import generate
-from customer_churn.settings import Settings
-from customer_churn.validation import validate
+from customer_churn.config.settings import Settings
+from customer_churn.contract.data_contract import DataContract, FeatureType, ProblemType
+from customer_churn.data.sample import generate
+from customer_churn.data.validation import validate
+from customer_churn.monitoring.drift import compute_drift
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 

@@ -1,0 +1,4 @@
+"""The command line: one entry point that every `make` target calls.
+
+May import every other subpackage; nothing imports it.
+"""

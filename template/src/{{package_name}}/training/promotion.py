@@ -1,0 +1,128 @@
+"""Promotion and rollback: moves of the ``champion`` alias, with a history to roll back along.
+
+The history is a tag on the registered model (``champion_history``, oldest first). Moving the
+alias is one registry call, so a promotion is either done or not: there is no half state. The
+history is written on the side of that call that keeps it consistent if a run stops in between:
+`history` always ends with the version the alias points at.
+"""
+
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from ..config.settings import Settings
+from ..contract.data_contract import DataContract
+from ..core.errors import PromotionError
+from ..models.registry import (
+    CHALLENGER,
+    CHAMPION,
+    champion_version,
+    connect,
+    contract_mismatch,
+    log_baseline,
+)
+
+HISTORY_TAG = "champion_history"
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """Which version served before, and which serves now."""
+
+    previous: str | None
+    current: str
+
+
+def history(client: MlflowClient, settings: Settings) -> list[str]:
+    """Versions that have been champion, oldest first, ending with the current one."""
+    model = client.get_registered_model(settings.model_name)
+    recorded = [v for v in model.tags.get(HISTORY_TAG, "").split(",") if v]
+    current = champion_version(client, settings)
+    if current is not None and (not recorded or recorded[-1] != str(current.version)):
+        recorded.append(str(current.version))  # e.g. the baseline set by `make setup`
+    return recorded
+
+
+def rebaseline(settings: Settings, contract: DataContract) -> AliasMove:
+    """Register the baseline of the current contract and make it the champion.
+
+    For a new contract (after ``contract infer``): its signature and reference data are the
+    new data's. The champion before stays in the history.
+    """
+    registered = log_baseline(settings, contract)
+    return promote(settings, str(registered.version), shadow_gate=False)
+
+
+def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> AliasMove:
+    """Make ``version`` the champion; the one before stays in the history for rollback."""
+    client = connect(settings)
+    try:
+        client.get_model_version(settings.model_name, version)
+    except MlflowException:
+        raise PromotionError(
+            f"model '{settings.model_name}' has no version {version}; "
+            "see the MLflow UI (`uv run mlflow ui --backend-store-uri ...`) for the versions"
+        ) from None
+    past = history(client, settings)
+    previous = past[-1] if past else None
+    if previous == version:
+        return AliasMove(previous, version)
+    if shadow_gate and settings.promotion_min_shadow_rows > 0 and version not in past:
+        _require_shadow_evidence(settings, version)
+    client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+    client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
+    _drop_challenger_if(client, settings, version)
+    return AliasMove(previous, version)
+
+
+def _require_shadow_evidence(settings: Settings, version: str) -> None:
+    from ..monitoring.comparison import shadow_rows  # noqa: PLC0415 - only with the gate on
+
+    needed = settings.promotion_min_shadow_rows
+    seen = shadow_rows(settings.prediction_log_url, version)
+    if seen < needed:
+        raise PromotionError(
+            f"version {version} has {seen} shadow predictions; APP_PROMOTION_MIN_SHADOW_ROWS "
+            f"asks for {needed}. Keep it as challenger with shadow mode on "
+            "(APP_SHADOW_ENABLED=true) until it has them; `compare` shows the evidence"
+        )
+
+
+def rollback(settings: Settings, contract: DataContract) -> AliasMove:
+    """Point ``champion`` back at the version that was champion before the current one.
+
+    Refused if that version was registered for another contract: the service could not use it.
+    """
+    client = connect(settings)
+    past = history(client, settings)
+    if len(past) < 2:  # noqa: PLR2004
+        current = past[-1] if past else "none"
+        raise PromotionError(
+            f"nothing to roll back to: version {current} is the only champion there has been"
+        )
+    current, previous = past[-1], past[-2]
+    mismatch = contract_mismatch(settings, previous, contract)
+    if mismatch:
+        raise PromotionError(
+            f"rollback refused: {mismatch}. Restore that contract first, or `promote` a version "
+            "registered for this one"
+        )
+    # History first: interrupted in between, `history` still ends with the serving champion.
+    client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join(past[:-1]))
+    client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
+    return AliasMove(current, previous)
+
+
+def set_challenger(settings: Settings, version: str) -> None:
+    """Mark ``version`` as the challenger (the candidate that may replace the champion)."""
+    connect(settings).set_registered_model_alias(settings.model_name, CHALLENGER, version)
+
+
+def _drop_challenger_if(client: MlflowClient, settings: Settings, version: str) -> None:
+    try:
+        challenger = client.get_model_version_by_alias(settings.model_name, CHALLENGER)
+    except MlflowException:
+        return
+    if str(challenger.version) == version:
+        client.delete_registered_model_alias(settings.model_name, CHALLENGER)
