@@ -35,6 +35,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from ..core.sqlite_files import create_sqlite_folder
+
 logger = logging.getLogger(__name__)
 
 metadata = sa.MetaData()
@@ -158,8 +160,7 @@ def engine_for(url: str) -> sa.Engine:
     SQLite runs in WAL mode: readers (monitoring) do not block the writer, and a commit does not
     wait for the disk (a power cut may lose the last commits, a crash of the service does not).
     """
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    create_sqlite_folder(url)
     # A database host that does not answer fails a connection in 5 s rather than minutes.
     connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
     engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)

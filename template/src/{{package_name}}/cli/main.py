@@ -23,6 +23,7 @@ from ..contract.data_contract import ContractError, DataContract, ProblemType
 from ..contract.inference import InferenceError, infer_contract
 from ..contract.project_files import set_env, update_readme_request
 from ..core.errors import MonitoringError, PromotionError, ReferenceDataError, RetrainingError
+from ..core.process_defaults import apply_process_defaults
 from ..core.process_supervision import supervise
 from ..data.files import DataFileError, read_table, read_written, write_table
 from ..data.sample import SEED, generate, write_sample
@@ -131,8 +132,6 @@ def _sample_data(args: argparse.Namespace, settings: Settings) -> int:
 def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     from ..models.registry import bootstrap  # noqa: PLC0415 - MLflow is slow to import
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # no pip in uv venvs
     champion, registered = bootstrap(settings, DataContract.load(settings.contract_path))
     state = "registered the baseline as" if registered else "already has a champion:"
     print(
@@ -145,8 +144,6 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
 def _rebaseline(args: argparse.Namespace, settings: Settings) -> int:
     from ..training.promotion import rebaseline  # noqa: PLC0415 - MLflow is slow to import
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
     move = rebaseline(settings, DataContract.load(settings.contract_path))
     print(
         f"{settings.mlflow_tracking_uri}: registered the baseline of {settings.contract_path} as "
@@ -262,7 +259,6 @@ def _monitor(args: argparse.Namespace, settings: Settings) -> int:
     from ..monitoring.alerts import notifiers  # noqa: PLC0415 - the monitoring stack is slow to import
     from ..monitoring.report import log_to_mlflow, monitor, write_reports  # noqa: PLC0415
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
     contract = DataContract.load(settings.contract_path)
     champion, reference = champion_reference(settings)
     if args.reference is not None:
@@ -332,8 +328,6 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
         training_source,
     )
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
     if args.serve:
         serve_deployment(settings)
         return 0
@@ -358,6 +352,19 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
         f"Champion now: version {result['champion']}. Report: {result['report']}"
     )
     return 1 if args.require_promotion and not result["promoted"] else 0
+
+
+def _errors_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
+
+
+def _quiet_libraries() -> None:
+    """MLflow's INFO lines and its warning that uv's environments lack pip, off.
+
+    ``MLFLOW_LOGGING_LEVEL=INFO`` brings the INFO lines back.
+    """
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("mlflow.utils.environment").addFilter(_errors_only)
 
 
 def _no_traceback_for_user_errors(record: logging.LogRecord) -> bool:
@@ -736,6 +743,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    apply_process_defaults()  # before any command imports the stack's libraries
+    _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..contract.data_contract import DataContract, ProblemType
-from ..core.yaml_files import load_model
+from ..core.errors import UserError
+from ..core.yaml_files import StrictModel, load_model
 
 
-class TrainingConfigError(Exception):
+class TrainingConfigError(UserError):
     """The training configuration is missing, unreadable or does not fit the contract."""
 
 
@@ -34,14 +35,10 @@ METRICS: dict[ProblemType, tuple[str, ...]] = {
 LOWER_IS_BETTER = frozenset({"mae", "rmse"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Text = Annotated[str, Field(min_length=1)]
 
 
-class BusinessOutcome(_Strict):
+class BusinessOutcome(StrictModel):
     """What the model is for, in business terms; logged with every trained version."""
 
     metric: Text
@@ -54,21 +51,21 @@ class BusinessOutcome(_Strict):
         return {f"outcome.{key}": value for key, value in self.model_dump().items()}
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """Which estimator, with which hyper-parameters."""
 
     estimator: Estimator = Estimator.HIST_GRADIENT_BOOSTING
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class EvaluationConfig(_Strict):
+class EvaluationConfig(StrictModel):
     """How a candidate is judged against the champion."""
 
     primary_metric: str
     min_improvement: float = Field(default=0.01, ge=0)
 
 
-class BehaviourCheck(_Strict):
+class BehaviourCheck(StrictModel):
     """One case a promoted model must get right."""
 
     name: str
@@ -83,7 +80,7 @@ class BehaviourCheck(_Strict):
         return self
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(StrictModel):
     """Everything `make retrain` reads besides the data."""
 
     outcome: BusinessOutcome

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Self
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from ..core.yaml_files import load_model
+from ..core.errors import UserError
+from ..core.yaml_files import StrictModel, load_model
 
 
 def _usable_name(name: str) -> str:
@@ -64,7 +65,7 @@ HEADER = """\
 """
 
 
-class ContractError(Exception):
+class ContractError(UserError):
     """The contract file is missing, unreadable or inconsistent."""
 
 
@@ -108,11 +109,7 @@ class ProblemType(StrEnum):
     REGRESSION = "regression"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Feature(_Strict):
+class Feature(StrictModel):
     """One input column of the model."""
 
     name: ColumnName
@@ -144,7 +141,7 @@ class Feature(_Strict):
         return self
 
 
-class Target(_Strict):
+class Target(StrictModel):
     """The column the model predicts: classes for classification, a number for regression."""
 
     name: ColumnName
@@ -182,7 +179,7 @@ class Target(_Strict):
         return self
 
 
-class DataContract(_Strict):
+class DataContract(StrictModel):
     """Features, target and id column of the project's data."""
 
     name: str = Field(min_length=1, max_length=200)

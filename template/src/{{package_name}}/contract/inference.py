@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.api import types as ptypes
 
+from ..core.errors import UserError
 from .data_contract import DataContract, Feature, FeatureType, Limits, ProblemType, Target, key_for
 from .schemas import BOOLEAN_WORDS
 
@@ -32,7 +33,7 @@ DATE_TIME = (
 """ISO 8601 dates and date-times (years 1600 to 2299), the only text read as a date-time."""
 
 
-class InferenceError(Exception):
+class InferenceError(UserError):
     """The data cannot be described by a contract as it stands."""
 
 

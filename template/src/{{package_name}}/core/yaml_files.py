@@ -4,9 +4,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """A part of a team's file, unchangeable once read.
+
+    Unknown keys are refused: a misspelt key is an error, not a silent default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def listed_errors(error: ValidationError, root: str) -> str:

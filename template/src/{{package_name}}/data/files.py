@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.errors import UserError
+
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
 
 
-class DataFileError(Exception):
+class DataFileError(UserError):
     """A data file is missing, of an unsupported kind, or not what its name says."""
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from ..contract.data_contract import DataContract, ExtraFields, FeatureType, Limits
 from ..contract.inference import DATE_TIME
 from ..contract.schemas import BOOLEAN_WORDS
+from ..core.errors import UserError
 from .custom_expectations import custom_expectations
 
 NUMBER = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
@@ -145,7 +146,7 @@ class ValidationReport:
         )
 
 
-class DataValidationError(Exception):
+class DataValidationError(UserError):
     """A batch broke the contract; nothing downstream may use it."""
 
     def __init__(self, report: ValidationReport) -> None:

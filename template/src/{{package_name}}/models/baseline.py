@@ -11,20 +11,21 @@ from typing import Self
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..contract.data_contract import DataContract, FeatureType, ProblemType
-from ..core.yaml_files import load_model
+from ..core.errors import UserError
+from ..core.yaml_files import StrictModel, load_model
 
 FALLBACK_RULE = "fallback"
 
 
-class BaselineError(Exception):
+class BaselineError(UserError):
     """The baseline file is missing, malformed or does not fit the contract."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Strict(StrictModel):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class Condition(_Strict):

@@ -27,6 +27,7 @@ from ..config.settings import PACKAGE, Settings
 from ..contract.data_contract import DataContract
 from ..contract.schemas import example_records, model_signature, records_frame
 from ..core.errors import ReferenceDataError
+from ..core.sqlite_files import create_sqlite_folder
 from ..data.files import DataFileError, read_table
 from .baseline import BaselineRules
 from .baseline_model import ConfigBaseline
@@ -125,8 +126,7 @@ def client_for(settings: Settings) -> MlflowClient:
 def connect(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured store (creating the local folder if needed)."""
     uri = settings.mlflow_tracking_uri
-    if _is_local_store(uri) and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    create_sqlite_folder(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return client_for(settings)

@@ -1,6 +1,7 @@
 """Scoring shared by the service and batch prediction: model output plus the review flag."""
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,3 +58,21 @@ class Scores:
             self.needs_review[start:stop],
             self.explanation[start:stop],
         )
+
+
+def quality_metric(regression: bool) -> str:
+    """The name of :func:`answer_quality`'s measure: live, in shadow comparisons, in reports."""
+    return "mean_absolute_error" if regression else "accuracy"
+
+
+def answer_quality(pairs: Iterable[tuple[Any, Any]], regression: bool) -> float | None:
+    """Accuracy or mean absolute error of (answer, truth) pairs; None without pairs.
+
+    Classes are compared as text.
+    """
+    listed = list(pairs)
+    if not listed:
+        return None
+    if regression:
+        return float(np.mean([abs(float(answer) - float(truth)) for answer, truth in listed]))
+    return float(np.mean([str(answer) == str(truth) for answer, truth in listed]))

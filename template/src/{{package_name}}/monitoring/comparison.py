@@ -21,6 +21,7 @@ from ..audit.prediction_log import (
     with_latest_feedback,
 )
 from ..contract.data_contract import DataContract
+from ..models.scoring import answer_quality, quality_metric
 
 AGREEMENT_TOLERANCE = 0.1
 """Regression answers agree when they differ by at most this share of the champion's value."""
@@ -110,9 +111,9 @@ def compare(url: str, contract: DataContract, challenger_version: str) -> Compar
         paired=len(rows),
         agreement=_agreement(champion, challenger, regression) if rows else None,
         labelled=len(labelled),
-        metric="mae" if regression else "accuracy",
-        champion_value=_quality([(c, o) for c, _, o in labelled], regression),
-        challenger_value=_quality([(s, o) for _, s, o in labelled], regression),
+        metric=quality_metric(regression),
+        champion_value=answer_quality([(c, o) for c, _, o in labelled], regression),
+        challenger_value=answer_quality([(s, o) for _, s, o in labelled], regression),
     )
 
 
@@ -122,11 +123,3 @@ def _agreement(champion: list[Any], challenger: list[Any], regression: bool) -> 
     first, second = np.asarray(champion, dtype=float), np.asarray(challenger, dtype=float)
     close = np.abs(first - second) <= AGREEMENT_TOLERANCE * np.maximum(np.abs(first), 1e-9)
     return float(np.mean(close))
-
-
-def _quality(pairs: list[tuple[Any, Any]], regression: bool) -> float | None:
-    if not pairs:
-        return None
-    if regression:
-        return float(np.mean([abs(float(p) - float(o)) for p, o in pairs]))
-    return float(np.mean([str(p) == str(o) for p, o in pairs]))

@@ -26,7 +26,7 @@ from ..contract.data_contract import DataContract
 from ..contract.schemas import ObservedLimits, cast_features
 from ..core.errors import MonitoringError
 from ..data.validation import ValidationReport, validate
-from ..models.scoring import score
+from ..models.scoring import answer_quality, quality_metric, score
 from .alerts import Alert, Notifier
 from .drift import PREDICTION, DriftReport, DriftResult, compute_drift
 
@@ -93,12 +93,9 @@ class Performance:
 def live_performance(window: pd.DataFrame, contract: DataContract) -> Performance:
     """Accuracy (classification) or mean absolute error (regression) where feedback exists."""
     labelled = window[window["outcome"].notna()]
-    if contract.target.classes is None:
-        errors = (pd.to_numeric(labelled["prediction"]) - pd.to_numeric(labelled["outcome"])).abs()
-        value = float(errors.mean()) if len(labelled) else None
-        return Performance(len(labelled), "mean_absolute_error", value)
-    hits = labelled["prediction"].astype(str) == labelled["outcome"].astype(str)
-    return Performance(len(labelled), "accuracy", float(hits.mean()) if len(labelled) else None)
+    regression = contract.target.classes is None
+    pairs = zip(labelled["prediction"], labelled["outcome"], strict=True)
+    return Performance(len(labelled), quality_metric(regression), answer_quality(pairs, regression))
 
 
 @dataclass

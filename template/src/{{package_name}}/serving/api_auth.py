@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ..core.errors import UserError
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -50,7 +52,7 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_SECRET = 16
 
 
-class TokenError(ValueError):
+class TokenError(UserError, ValueError):
     """``APP_API_TOKENS`` cannot be read; the message names the entry, never its secret."""
 
 

@@ -10,6 +10,7 @@ model that fails on a request is answered for by the baseline files, and the res
 """
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -21,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import bentoml
 import pandas as pd
@@ -47,6 +48,7 @@ from ..contract.schemas import (
     record_model,
     records_frame,
 )
+from ..core.process_defaults import apply_process_defaults
 from ..models.registry import (
     CHALLENGER,
     LoadedModel,
@@ -64,25 +66,32 @@ from .model_refresh import ChallengerSlot, ModelRefresher
 from .rollout import CircuitBreaker, goes_to_canary
 
 logger = logging.getLogger(__name__)
-logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorsAreNotServerErrors())
 
-settings = Settings()
-contract = DataContract.load(settings.contract_path)
-Record = record_model(contract, settings.extra_fields)
-KNOWN_FIELDS = frozenset([*contract.feature_names, *filter(None, [contract.id_column])])
-Records = TypeAdapter(list[Record])  # type: ignore[valid-type]
-PredictRequest = create_model(
-    "PredictRequest",
-    records=(list[Record], Field(min_length=1, max_length=settings.max_batch_size)),  # type: ignore[valid-type]
-)
-FeedbackRequest = create_model(
-    "FeedbackRequest",
-    prediction_id=(
-        Annotated[str, AfterValidator(printable)],
-        Field(min_length=1, max_length=80),
-    ),
-    outcome=(outcome_type(contract), Field(description=f"The true {contract.target.name}.")),
-)
+
+class RequestSchemas:
+    """The request models of one contract: built when a service is built, never at import."""
+
+    def __init__(self, contract: DataContract, settings: Settings) -> None:
+        record = record_model(contract, settings.extra_fields)
+        self.known_fields = frozenset(
+            [*contract.feature_names, *filter(None, [contract.id_column])]
+        )
+        self.records = TypeAdapter(list[record])  # type: ignore[valid-type]
+        self.predict = create_model(
+            "PredictRequest",
+            records=(list[record], Field(min_length=1, max_length=settings.max_batch_size)),  # type: ignore[valid-type]
+        )
+        self.feedback = create_model(
+            "FeedbackRequest",
+            prediction_id=(
+                Annotated[str, AfterValidator(printable)],
+                Field(min_length=1, max_length=80),
+            ),
+            outcome=(
+                outcome_type(contract),
+                Field(description=f"The true {contract.target.name}."),
+            ),
+        )
 
 
 # A plain dict: per record, a model instance cost more than the baseline's scoring.
@@ -130,25 +139,30 @@ class FeedbackReceipt(BaseModel):
     correction: bool = Field(description="It replaced an earlier outcome (kept as history).")
 
 
-_current: dict[str, Any] = {}
-_on_rejected: dict[str, Callable[[int, bytes, bytes], None]] = {}  # set by the instance
 SHOWN_FIELDS = 20
 """Ignored field names listed in a response at most."""
 SHADOW_QUEUE = 64
 """Requests waiting for shadow scoring at most; past it, requests are not shadowed (counted)."""
-ROLLOUT = settings.shadow_enabled or settings.canary_share > 0
 
 
-def current_model_info() -> dict[str, Any]:
-    """What GET /model answers."""
-    return dict(_current)
+class ServiceState:
+    """What the middleware learns from the service instance built later in each worker.
 
+    Which model answers (GET /model), and where a refused request is reported.
+    """
 
-def report_rejection(status: int, request: bytes, answer: bytes) -> None:
-    """Hand a refused /predict to this worker's service instance (built after the guard)."""
-    handler = _on_rejected.get("service")
-    if handler is not None:
-        handler(status, request, answer)
+    def __init__(self) -> None:
+        self.current: dict[str, Any] = {}
+        self.on_rejected: Callable[[int, bytes, bytes], None] | None = None
+
+    def model_info(self) -> dict[str, Any]:
+        """What GET /model answers."""
+        return dict(self.current)
+
+    def report_rejection(self, status: int, request: bytes, answer: bytes) -> None:
+        """Hand a refused /predict to this worker's service instance."""
+        if self.on_rejected is not None:
+            self.on_rejected(status, request, answer)
 
 
 def refused_fields(answer: bytes, known: frozenset[str]) -> list[str]:
@@ -179,17 +193,20 @@ def records_in(request: bytes) -> int:
     return len(records) if isinstance(records, list) and records else 1
 
 
-@bentoml.service(
-    name=PACKAGE,
-    workers=settings.service_workers,
-    traffic={"timeout": 30},
-    logging={"access": {"enabled": settings.access_log}},
-    tracing={} if settings.trace_requests else {"excluded_urls": ["/predict", "/feedback"]},
-)
-class PredictionService:
-    """Answers from the registry's champion, or from the baseline files when that fails."""
+class PredictionHandlers:
+    """Answers from the registry's champion, or from the baseline files when that fails.
+
+    Not a service by itself: :func:`build_service` binds it to settings and a contract and makes
+    it one. BentoML creates the instance in each worker.
+    """
+
+    settings: ClassVar[Settings]
+    contract: ClassVar[DataContract]
+    schemas: ClassVar[RequestSchemas]
+    state: ClassVar[ServiceState]
 
     def __init__(self) -> None:
+        settings, contract = self.settings, self.contract
         target = contract.target
         self.metrics = service_metrics(prediction_buckets(target.minimum, target.maximum))
         self._observed = ObservedLimits(contract)
@@ -203,7 +220,8 @@ class PredictionService:
         self.scoring = ScoringBatcher(contract, settings.review_threshold, settings.max_batch_size)
         self._use(load_serving_model(settings, contract))
         self.breaker = self._new_breaker()
-        self.challenger = ChallengerSlot(settings, self._use_challenger) if ROLLOUT else None
+        rollout = settings.shadow_enabled or settings.canary_share > 0
+        self.challenger = ChallengerSlot(settings, self._use_challenger) if rollout else None
         self._shadow = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
         self._shadow_waiting = threading.Semaphore(SHADOW_QUEUE)
         if self.challenger is not None:
@@ -225,7 +243,7 @@ class PredictionService:
             on_refused=self.metrics.models_refused.inc,
         )
         self.refresher.start()
-        _on_rejected["service"] = self._refused
+        self.state.on_rejected = self._refused
         # What is alive now (libraries, the model) stays: full garbage collections then scan only
         # what requests allocate. Without this, they stalled requests for up to 200 ms.
         gc.collect()
@@ -233,8 +251,8 @@ class PredictionService:
 
     def _new_breaker(self) -> CircuitBreaker:
         return CircuitBreaker(
-            settings.challenger_max_failures,
-            settings.challenger_cooldown_seconds,
+            self.settings.challenger_max_failures,
+            self.settings.challenger_cooldown_seconds,
             on_change=lambda is_open: self.metrics.challenger_off.set(int(is_open)),
         )
 
@@ -242,13 +260,13 @@ class PredictionService:
         """Shadow and canary use ``model`` from the next request on, with a fresh breaker."""
         self.breaker = self._new_breaker()
         self.metrics.announce_challenger(None if model is None else model.version)
-        _current.update(challenger=None if model is None else model.version)
+        self.state.current.update(challenger=None if model is None else model.version)
 
     def _use(self, model: LoadedModel) -> None:
         """Answer with ``model`` from the next request on."""
         self.model = model
         self.metrics.announce(model.name, model.version, model.source, model.degraded)
-        _current.update(
+        self.state.current.update(
             name=model.name,
             version=model.version,
             source=model.source,
@@ -267,21 +285,22 @@ class PredictionService:
         """
         self.scoring.close()
         self._shadow.shutdown(wait=True, cancel_futures=True)
-        self.log.close(settings.prediction_log_stop_seconds)
+        self.log.close(self.settings.prediction_log_stop_seconds)
 
     def __is_ready__(self) -> bool:
         """Ready once a model is loaded."""
         return self.model is not None
 
-    @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[BaseModel], ctx: bentoml.Context) -> PredictResponse:
         """Score one or many records."""
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        inputs: list[dict[str, Any]] = Records.dump_python(records, by_alias=True)
+        inputs: list[dict[str, Any]] = self.schemas.records.dump_python(records, by_alias=True)
         ignored = sorted({name for record in records for name in record.model_extra or ()})
         if ignored:  # APP_EXTRA_FIELDS=ignore: neither scored nor logged
-            inputs = [{k: v for k, v in row.items() if k in KNOWN_FIELDS} for row in inputs]
+            inputs = [
+                {k: v for k, v in row.items() if k in self.schemas.known_fields} for row in inputs
+            ]
             self.metrics.extra_fields.inc(len(ignored))
         # One model for the whole request, even if a new one is swapped in meanwhile.
         challenger = None if self.challenger is None else self.challenger.model
@@ -289,7 +308,7 @@ class PredictionService:
         if challenger is not None and self._in_canary(ctx, inputs, request_id):
             # Off the event loop, as every model call: other requests and probes go on meanwhile.
             scored = await asyncio.to_thread(
-                lambda: self._challenger_score(challenger, records_frame(inputs, contract))
+                lambda: self._challenger_score(challenger, records_frame(inputs, self.contract))
             )
             if scored is not None:
                 model, route, scores = challenger, "canary", Scores.of(scored)
@@ -299,11 +318,13 @@ class PredictionService:
             except Exception:
                 logger.exception("Model version %s failed on a request: baseline", model.version)
                 model, route = self.fallback, "fallback"
-                frame = records_frame(inputs, contract)
-                scored = await asyncio.to_thread(score, model, frame, settings.review_threshold)
+                frame = records_frame(inputs, self.contract)
+                scored = await asyncio.to_thread(
+                    score, model, frame, self.settings.review_threshold
+                )
                 scores = Scores.of(scored)
                 self.metrics.degraded_answers.inc(len(inputs))
-        id_column = contract.id_column
+        id_column = self.contract.id_column
         flagged = self._observed.outside(inputs)
         self.metrics.observe_out_of_range(flagged)
         results: list[PredictionResult] = [
@@ -340,7 +361,7 @@ class PredictionService:
             model.version,
             scores.prediction,
             scores.needs_review,
-            contract.problem_type is ProblemType.REGRESSION,
+            self.contract.problem_type is ProblemType.REGRESSION,
         )
         if route == "champion" and challenger is not None and self._shadows():
             self._shadow_later(challenger, inputs, request_id, results)
@@ -359,7 +380,7 @@ class PredictionService:
 
     def _refused(self, status: int, request: bytes, answer: bytes) -> None:
         """Count a refused /predict per field, and log it for monitoring's rejection rate."""
-        fields = refused_fields(answer, KNOWN_FIELDS)
+        fields = refused_fields(answer, self.schemas.known_fields)
         records = records_in(request)
         self.metrics.observe_refused(fields, records)
         row = {
@@ -372,12 +393,16 @@ class PredictionService:
 
     def _in_canary(self, ctx: bentoml.Context, inputs: list[dict[str, Any]], fallback: str) -> bool:
         """Whether this caller is answered by the challenger (stable per routing key)."""
-        if settings.canary_share <= 0 or not self.breaker.allows():
+        if self.settings.canary_share <= 0 or not self.breaker.allows():
             return False
         key = ctx.request.headers.get("x-routing-key")
-        if not key and contract.id_column and inputs[0].get(contract.id_column) is not None:
-            key = str(inputs[0][contract.id_column])
-        return goes_to_canary(key or fallback, settings.canary_share)
+        if (
+            not key
+            and self.contract.id_column
+            and inputs[0].get(self.contract.id_column) is not None
+        ):
+            key = str(inputs[0][self.contract.id_column])
+        return goes_to_canary(key or fallback, self.settings.canary_share)
 
     def _challenger_score(
         self, challenger: LoadedModel, frame: pd.DataFrame
@@ -385,16 +410,16 @@ class PredictionService:
         """The challenger's scores, timed against its budget; None (and a failure) on error."""
         started = time.perf_counter()
         try:
-            scored = score(challenger, frame, settings.review_threshold)
+            scored = score(challenger, frame, self.settings.review_threshold)
         except Exception as error:
             self.metrics.challenger_failures.labels("error").inc()
             self.breaker.failed(f"{type(error).__name__}: {error}")
             return None
         latency_ms = (time.perf_counter() - started) * 1000
-        if latency_ms > settings.challenger_latency_budget_ms:
+        if latency_ms > self.settings.challenger_latency_budget_ms:
             self.metrics.challenger_failures.labels("slow").inc()
             self.breaker.failed(
-                f"{latency_ms:.0f} ms, budget {settings.challenger_latency_budget_ms:g}"
+                f"{latency_ms:.0f} ms, budget {self.settings.challenger_latency_budget_ms:g}"
             )
         else:
             self.breaker.succeeded()
@@ -403,9 +428,9 @@ class PredictionService:
 
     def _shadows(self) -> bool:
         return (
-            settings.shadow_enabled
+            self.settings.shadow_enabled
             and self.breaker.allows()
-            and random.random() < settings.shadow_sample_rate  # noqa: S311 - sampling, not secrets
+            and random.random() < self.settings.shadow_sample_rate  # noqa: S311 - sampling, not secrets
         )
 
     def _shadow_later(
@@ -423,7 +448,7 @@ class PredictionService:
 
         def run() -> None:
             try:
-                scored = self._challenger_score(challenger, records_frame(inputs, contract))
+                scored = self._challenger_score(challenger, records_frame(inputs, self.contract))
                 if scored is not None:
                     self._log_shadow(challenger, request_id, ids, scored)
             except Exception:  # the shadow thread carries on; the error is logged and counted
@@ -454,7 +479,6 @@ class PredictionService:
         self.log.submit(rows, table=shadow_predictions)
         self.metrics.shadow_predictions.inc(len(rows))
 
-    @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
     def feedback(
         self, prediction_id: str, outcome: str | float, ctx: bentoml.Context
     ) -> FeedbackReceipt:
@@ -513,16 +537,69 @@ class PredictionService:
         self.log.submit(rows)
 
 
-# Outermost first: a caller is authenticated before anything else reads its request.
-PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
-    Authenticator,
-    tokens=parse_tokens(settings.api_tokens.get_secret_value()),
-    allow_anonymous=settings.allow_anonymous,
-)
-PredictionService.add_asgi_middleware(  # type: ignore[attr-defined]
-    RequestGuard,
-    max_bytes=settings.max_request_bytes,
-    model_info=current_model_info,
-    on_rejected=report_rejection,
-    title=f"{PACKAGE}: predictions",
-)
+def build_service(settings: Settings) -> Any:  # noqa: ANN401 - a BentoML service
+    """The BentoML service for ``settings``: the contract and its request models read now.
+
+    Tests build services with other settings in one process; `bentoml serve` loads the one of
+    the environment (:func:`service_from_environment`).
+    """
+    contract = DataContract.load(settings.contract_path)
+    schemas = RequestSchemas(contract, settings)
+    state = ServiceState()
+    http_log = logging.getLogger("bentoml._internal.server.http_app")
+    if not any(isinstance(item, ClientErrorsAreNotServerErrors) for item in http_log.filters):
+        http_log.addFilter(ClientErrorsAreNotServerErrors())
+    handlers = type(
+        "PredictionService",
+        (PredictionHandlers,),
+        {
+            "settings": settings,
+            "contract": contract,
+            "schemas": schemas,
+            "state": state,
+            "predict": bentoml.api(route="/predict", input_spec=schemas.predict)(
+                PredictionHandlers.predict
+            ),
+            "feedback": bentoml.api(route="/feedback", input_spec=schemas.feedback)(
+                PredictionHandlers.feedback
+            ),
+        },
+    )
+    service = bentoml.service(
+        name=PACKAGE,
+        workers=settings.service_workers,
+        traffic={"timeout": 30},
+        logging={"access": {"enabled": settings.access_log}},
+        tracing={} if settings.trace_requests else {"excluded_urls": ["/predict", "/feedback"]},
+    )(handlers)
+    # Outermost first: a caller is authenticated before anything else reads its request.
+    service.add_asgi_middleware(
+        Authenticator,
+        tokens=parse_tokens(settings.api_tokens.get_secret_value()),
+        allow_anonymous=settings.allow_anonymous,
+    )
+    service.add_asgi_middleware(
+        RequestGuard,
+        max_bytes=settings.max_request_bytes,
+        model_info=state.model_info,
+        on_rejected=state.report_rejection,
+        title=f"{PACKAGE}: predictions",
+    )
+    return service
+
+
+@functools.cache
+def service_from_environment() -> Any:  # noqa: ANN401 - a BentoML service
+    """The service of this process's settings (`APP_*`, `.env`), built on first use."""
+    apply_process_defaults()
+    return build_service(Settings())
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a BentoML service
+    """``PredictionService``, built from the environment when first asked for.
+
+    It is what ``bentoml serve <package>.serving.service:PredictionService`` loads.
+    """
+    if name == "PredictionService":
+        return service_from_environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

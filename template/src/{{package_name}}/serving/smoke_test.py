@@ -6,9 +6,10 @@ import httpx
 
 from ..contract.data_contract import DataContract
 from ..contract.schemas import example_records
+from ..core.errors import UserError
 
 
-class SmokeTestError(Exception):
+class SmokeTestError(UserError):
     """The deployed service is not ready or does not answer as it should."""
 
 

@@ -16,13 +16,21 @@ from sklearn import metrics as sk
 
 from ..config.training import LOWER_IS_BETTER, METRICS, BehaviourCheck, TrainingConfig
 from ..contract.data_contract import DataContract, FeatureType, ProblemType
-from ..contract.schemas import as_timestamps, cast_features
+from ..contract.schemas import cast_features
+from ..models.explanations import typical_values
 from ..models.registry import Predictor
+from ..models.scoring import answer_quality
 
 
 def _positive_probability(output: pd.DataFrame, positive: str) -> np.ndarray:
     confidence = pd.to_numeric(output["confidence"], errors="coerce").fillna(0.5).to_numpy()
     return np.where(output["prediction"].astype(str) == positive, confidence, 1 - confidence)
+
+
+def _measured(value: float | None) -> float:
+    if value is None:
+        raise ValueError("no labelled rows to evaluate")
+    return value
 
 
 def score_metrics(
@@ -34,13 +42,14 @@ def score_metrics(
         predicted = pd.to_numeric(output["prediction"]).to_numpy()
         actual = pd.to_numeric(truth).to_numpy()
         return {
-            "mae": float(sk.mean_absolute_error(actual, predicted)),
+            "mae": _measured(answer_quality(zip(predicted, actual, strict=True), regression=True)),
             "rmse": float(math.sqrt(sk.mean_squared_error(actual, predicted))),
             "r2": float(sk.r2_score(actual, predicted)),
         }
     predicted_labels = output["prediction"].astype(str).to_numpy()
     actual_labels = truth.astype(str).to_numpy()
-    found = {"accuracy": float(sk.accuracy_score(actual_labels, predicted_labels))}
+    pairs = zip(predicted_labels, actual_labels, strict=True)
+    found = {"accuracy": _measured(answer_quality(pairs, regression=False))}
     classes = list(contract.target.classes or ())
     if problem is ProblemType.BINARY_CLASSIFICATION:
         positive = contract.target.positive or classes[1]
@@ -53,20 +62,6 @@ def score_metrics(
             sk.f1_score(actual_labels, predicted_labels, labels=classes, average="macro")
         )
     return {name: found[name] for name in METRICS[problem]}
-
-
-def typical_record(train: pd.DataFrame, contract: DataContract) -> dict[str, Any]:
-    """The median of each number and the most frequent value of everything else."""
-    record: dict[str, Any] = {}
-    for feature in contract.features:
-        column = train[feature.name].dropna()
-        if feature.type in (FeatureType.INTEGER, FeatureType.NUMBER):
-            record[feature.name] = float(pd.to_numeric(column).median())
-        elif feature.type is FeatureType.DATETIME:
-            record[feature.name] = pd.Timestamp(as_timestamps(column).median()).isoformat()
-        else:
-            record[feature.name] = column.mode().iloc[0]
-    return record
 
 
 def boundary_records(base: dict[str, Any], contract: DataContract) -> pd.DataFrame:
@@ -117,7 +112,7 @@ def behaviour(
     checks: tuple[BehaviourCheck, ...],
 ) -> list[CheckResult]:
     """The contract's boundaries (every answer valid) and the configured behaviour checks."""
-    base = typical_record(train, contract)
+    base = typical_values(train, contract)
     results: list[CheckResult] = []
     try:
         problem = _valid_answers(model.predict(boundary_records(base, contract)), contract)
