@@ -83,6 +83,29 @@ def test_compose_publishes_only_the_service_beyond_loopback_and_requires_its_sec
         assert "PASSWORD" not in command, f"a password on {name}'s command line"
 
 
+def test_every_process_of_the_project_images_starts_with_telemetry_off(deploy: Path) -> None:
+    """Their processes run the package's command line, which switches telemetry off, or start
+    a tool of the stack through the module that does the same."""
+    services = yaml.safe_load((deploy / "compose.yaml").read_text())["services"]
+    launcher = ["python", "-m", f"{PACKAGE}.core.process_defaults"]
+    own = [name for name, service in services.items() if service["image"].endswith(":local")]
+    assert {"mlflow", "prefect-server", "worker", "service"} <= set(own)
+    for name in own:
+        command = [str(part) for part in services[name].get("command") or []]
+        starts = " ".join(command)
+        assert (
+            not command  # the image's own command: the package's `serve`
+            or command[:3] == launcher
+            or command[0] == PACKAGE
+            or starts.startswith(f"sh -c {PACKAGE} ")
+            or f"; do {PACKAGE} " in starts
+        ), f"{name} starts {starts} with the tools' telemetry on"
+    dockerfile = (deploy.parent / "Dockerfile").read_text()
+    assert dockerfile.rstrip().endswith(
+        f'CMD ["{PACKAGE}", "serve", "--host", "0.0.0.0", "--port", "3000"]'
+    )
+
+
 def test_kubernetes_manifests_match_the_api_schemas(deploy: Path) -> None:
     manifests = sorted((deploy / "k8s").glob("*.yaml"))
     documents = [doc for path in manifests for doc in yaml.safe_load_all(path.read_text())]

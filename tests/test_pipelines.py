@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import DEFAULT_ANSWERS, render
 
@@ -91,3 +92,24 @@ def test_the_pipelines_audit_the_lock_and_the_audit_cannot_pass_silently(project
     assert "|| true" not in recipe
     assert "config/audit-allowlist.txt" in recipe
     assert (project / "config" / "audit-allowlist.txt").is_file()
+
+
+def test_retraining_has_one_scheduler_the_prefect_deployment(project: Path) -> None:
+    """CI schedules monitoring only; retraining's schedule is APP_RETRAIN_CRON, in one place."""
+    text = "\n".join(path.read_text() for path in pipeline_files(project))
+    settings = project / "src" / DEFAULT_ANSWERS["package_name"] / "config" / "settings.py"
+    default = re.search(r'retrain_cron: str = Field\(\s*default="([^"]+)"', settings.read_text())
+    assert default is not None
+    files = [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+    everywhere = [path for path in files if default[1] in path.read_text(errors="replace")]
+    assert everywhere == [settings]
+    if (project / ".github").exists():
+        workflows = [yaml.safe_load(path.read_text()) for path in pipeline_files(project)]
+        crons = [entry["cron"] for flow in workflows for entry in flow[True].get("schedule", [])]
+        assert len(crons) == 1, crons  # the daily monitoring run
+        monitoring = (project / ".github" / "workflows" / "monitoring.yml").read_text()
+        assert "make retrain" in monitoring
+        assert "inputs.retrain" in monitoring
+    else:
+        jobs = yaml.safe_load(text)
+        assert "schedule" not in str(jobs["retrain"]["rules"])

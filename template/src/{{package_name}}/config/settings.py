@@ -166,7 +166,8 @@ class Settings(BaseSettings):
     )
     retrain_cron: str = Field(
         default="0 3 * * 1",
-        description="Schedule of the deployed retraining flow (`retrain --serve`), cron syntax.",
+        description="Schedule of retraining, cron syntax: the deployed flow's (`retrain "
+        "--deploy` or `--serve`), its only scheduler; CI schedules monitoring only.",
     )
     monitor_window_rows: int = Field(
         default=5_000, ge=1, description="Monitoring looks at this many most recent predictions."

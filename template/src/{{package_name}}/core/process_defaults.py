@@ -1,12 +1,15 @@
 """Defaults every process of the project starts with: telemetry off, local state in ``.local/``.
 
 Applied once at start-up, by the command line and by the service that `bentoml serve` loads,
-never at import. Each variable is only set when the environment does not set it already, so a
-team that wants to send usage statistics sets, for example, ``DO_NOT_TRACK=false`` in its
-environment or ``.env``.
+never at import. A tool of the stack started directly (``bentoml build``, ``mlflow server``,
+``prefect server start``) runs through this module: ``python -m <package>.core.process_defaults
+TOOL ARGS...`` starts TOOL with the same defaults. Each variable is only set when the
+environment does not set it already, so a team that wants to send usage statistics sets, for
+example, ``DO_NOT_TRACK=false`` in its environment or ``.env``.
 """
 
 import os
+import sys
 from pathlib import Path
 
 TELEMETRY_OFF = {
@@ -35,3 +38,16 @@ def apply_process_defaults(project: Path | None = None) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
+
+
+def main() -> None:
+    """Start the command ``sys.argv[1:]`` in place of this process, with the defaults applied."""
+    if not sys.argv[1:]:
+        module = __spec__.name if __spec__ else "process_defaults"
+        sys.exit(f"usage: python -m {module} TOOL [ARGS...], e.g. bentoml build")
+    apply_process_defaults()
+    os.execvp(sys.argv[1], sys.argv[1:])  # noqa: S606 - the tool and arguments the caller chose
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""`monitor` and `compare`: live traffic against the champion's reference and the challenger."""
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config.settings import Settings
+from ..contract.data_contract import DataContract
+from ..data.files import read_table
+from ..models.registry import CHALLENGER, aliased_version, champion_reference, connect
+from ..monitoring.alerts import notifiers
+from ..monitoring.comparison import compare as paired
+from ..monitoring.report import log_to_mlflow, write_reports
+from ..monitoring.report import monitor as check
+from .progress import steps
+
+if TYPE_CHECKING:
+    from ..monitoring.report import Trigger
+
+MONITOR_STEPS = ("load the champion's reference", "check the window", "write the reports")
+
+
+def _drift_trigger() -> "Trigger":
+    from ..training.flow import drift_trigger  # noqa: PLC0415 - Prefect is slow to import
+
+    return drift_trigger
+
+
+def monitor(*, reference: Path | None = None) -> int:
+    """Check recent predictions for drift against the champion's reference data.
+
+    Reads the latest predictions from the prediction log (APP_MONITOR_WINDOW_*), validates
+    them with the contract's suite, compares them with the champion's reference data
+    (Evidently: per-feature and prediction drift), adds live quality from /feedback and the
+    share of refused requests, writes reports under APP_REPORTS_DIR/monitoring/ and logs them
+    to MLflow. Alerts go to the log and APP_ALERT_WEBHOOK_URL. Exit 1 on a drift alert (unless
+    APP_MONITOR_FAIL_ON_DRIFT=false) or invalid data; 3 with too few predictions to judge.
+
+    Example: monitor --reference data/last_quarter.parquet
+
+    Parameters
+    ----------
+    reference
+        Compare with this CSV or Parquet file instead of the champion's reference data.
+    """
+    settings = Settings()
+    contract = DataContract.load(settings.contract_path)
+    with steps("monitor", MONITOR_STEPS) as begin:
+        begin("load the champion's reference")
+        champion, champion_data = champion_reference(settings)
+        baseline = champion_data if reference is None else read_table(reference)
+        begin("check the window")
+        summary, report = check(
+            settings,
+            contract,
+            baseline,
+            model={"name": champion.name, "version": str(champion.version)},
+            notify=notifiers(settings),
+            trigger=_drift_trigger() if settings.retrain_on_drift else None,
+        )
+        begin("write the reports")
+        paths = write_reports(summary, report, settings.reports_dir / "monitoring")
+        run_id = log_to_mlflow(settings, summary, paths)
+    code = summary.exit_code(settings.monitor_fail_on_drift)
+    stream = sys.stdout if code == 0 else sys.stderr
+    print(summary.text(), file=stream)
+    print(
+        f"Reports: {paths['html']} (people), {paths['json']} (machines), {paths['prom']} "
+        f"(Prometheus textfile); MLflow run {run_id}",
+        file=stream,
+    )
+    return code
+
+
+def compare(*, version: int | None = None) -> int:
+    """Champion against challenger on the same live requests (shadow mode).
+
+    Pairs the challenger's shadow predictions with the champion's answers to the same requests:
+    agreement rate and, where /feedback arrived, accuracy (or mean absolute error) of each.
+    Writes APP_REPORTS_DIR/comparison/comparison.json.
+
+    Example: compare --version 4
+
+    Parameters
+    ----------
+    version
+        Challenger version (default: the version with the `challenger` alias).
+    """
+    settings = Settings()
+    challenger = str(version) if version else None
+    if challenger is None:
+        aliased = aliased_version(connect(settings), settings, CHALLENGER)
+        if aliased is None:
+            print("No challenger: `make retrain` sets one (or give --version).", file=sys.stderr)
+            return 1
+        challenger = str(aliased.version)
+    result = paired(
+        settings.prediction_log_url, DataContract.load(settings.contract_path), challenger
+    )
+    path = result.write(settings.reports_dir / "comparison")
+    print(f"{result.text()}\nReport: {path}")
+    return 0
