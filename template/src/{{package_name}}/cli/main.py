@@ -17,7 +17,7 @@ from typing import Literal
 from cyclopts import App, Parameter
 from cyclopts.exceptions import CycloptsError
 
-from ..config.settings import PACKAGE
+from ..config.settings import PACKAGE, Settings
 from ..core.errors import UserError
 from ..core.process_defaults import apply_process_defaults
 
@@ -116,6 +116,13 @@ def _quiet_libraries() -> None:
     logging.getLogger("mlflow.utils.environment").addFilter(_errors_only)
 
 
+def _traceback_wanted() -> bool:
+    try:
+        return Settings().traceback
+    except ValueError:  # the settings themselves are wrong: the variable alone decides
+        return os.environ.get("APP_TRACEBACK", "").lower() in {"1", "true", "yes", "on"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code (see ``EXIT_CODES``)."""
     apply_process_defaults()  # before any command imports the stack's libraries
@@ -132,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # a bug, or a failure this command does not know: still one line
-        if os.environ.get("APP_TRACEBACK"):
+        if _traceback_wanted():
             raise
         frames = traceback.extract_tb(error.__traceback__)
         where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""

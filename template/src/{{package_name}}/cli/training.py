@@ -51,11 +51,15 @@ def rebaseline() -> int:
     """
     settings = Settings()
     move = serve_new_baseline(settings, DataContract.load(settings.contract_path))
+    before = (
+        "there was no champion before"
+        if move.previous is None
+        else f"version {move.previous} stays in the history"
+    )
     print(
         f"{settings.mlflow_tracking_uri}: registered the baseline of {settings.contract_path} as "
-        f"{settings.model_name} version {move.current} (alias champion; version {move.previous} "
-        f"stays in the history). Running services switch within "
-        f"{settings.model_refresh_seconds:g} s."
+        f"{settings.model_name} version {move.current} (alias champion; {before}). Running "
+        f"services switch within {settings.model_refresh_seconds:g} s."
     )
     return 0
 

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="Worker processes of `serve`, each with its own copy of the model; metrics "
         "are summed across them. Frozen into a Bento at `make bento`.",
     )
+    traceback: bool = Field(
+        default=False,
+        description="An unexpected error of the command line prints its traceback; otherwise "
+        "it is one line naming the error and where it was raised.",
+    )
     access_log: bool = Field(
         default=False,
         description="Log one line per HTTP request. Off by default: the prediction log is the "
