@@ -2,6 +2,7 @@
 file against the Compose specification, the Kubernetes manifests against the API's schemas, the
 Prometheus configuration and alert rules with promtool, the Grafana provisioning and dashboard."""
 
+import configparser
 import json
 import os
 import shutil
@@ -76,11 +77,39 @@ def test_compose_publishes_only_the_service_beyond_loopback_and_requires_its_sec
         for port in service.get("ports", []):
             assert name == "service" or port.startswith("127.0.0.1:"), f"{name} publishes {port}"
     assert ":-change-me" not in text, "a password with a default"
-    for variable in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "APP_API_TOKENS"):
+    required = (
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+        "APP_API_TOKENS",
+        "MLFLOW_TRACKING_PASSWORD",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY",
+        "PREFECT_API_AUTH_STRING",
+    )
+    for variable in required:
         assert f"${{{variable}:?" in text, f"{variable} is not required"
     for name, service in services.items():
         command = " ".join(map(str, service.get("command") or []))
         assert "PASSWORD" not in command, f"a password on {name}'s command line"
+        assert service.get("user") not in ("root", "0"), f"{name} runs as root"
+
+
+def test_mlflow_and_prefect_in_compose_answer_nobody_anonymous(deploy: Path) -> None:
+    """MLflow runs its basic-auth app with the mounted users configuration; Prefect's server
+    asks for the auth string its clients (the worker, the monitor) send."""
+    services = yaml.safe_load((deploy / "compose.yaml").read_text())["services"]
+    mlflow = services["mlflow"]
+    assert "--app-name=basic-auth" in [str(part) for part in mlflow["command"]]
+    config = mlflow["environment"]["MLFLOW_AUTH_CONFIG_PATH"]
+    mounted = {volume.split(":")[1]: volume.split(":")[0] for volume in mlflow["volumes"]}
+    assert (deploy / mounted[config]).is_file(), f"{config} is not mounted from deploy/"
+    users = configparser.ConfigParser()
+    users.read(deploy / mounted[config])
+    assert users["mlflow"]["default_permission"] == "READ"
+    assert not [key for key in users["mlflow"] if "password" in key], "a password in a file"
+    assert services["prefect-server"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"]
+    for client in ("worker", "service"):
+        assert "MLFLOW_TRACKING_PASSWORD" in services[client]["environment"], client
+    assert "PREFECT_API_AUTH_STRING" in services["worker"]["environment"]
 
 
 def test_every_process_of_the_project_images_starts_with_telemetry_off(deploy: Path) -> None:

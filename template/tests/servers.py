@@ -5,6 +5,7 @@ PostgreSQL is the one at ``TEST_POSTGRES_URL`` (default: the local server, user 
 test session creates its own databases there and drops them at the end.
 """
 
+import configparser
 import os
 import secrets
 import socket
@@ -19,7 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import free_port, wait_until_up
+from conftest import PROJECT_ROOT, free_port, wait_until_up
 from processes import start, stop
 
 POSTGRES_URL = os.environ.get(
@@ -70,13 +71,24 @@ def tool(name: str) -> str:
 
 
 class ServerProcess:
-    """A server started by ``command`` on a fixed port; it can be stopped and started again."""
+    """A server started by ``command`` on a fixed port; it can be stopped and started again.
 
-    def __init__(self, command: list[str], health: str, log: Path, env: dict[str, str]) -> None:
+    ``login`` holds the variables a client sets to be let in (the server answers nobody else).
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        health: str,
+        log: Path,
+        env: dict[str, str],
+        login: dict[str, str],
+    ) -> None:
         self.command = command
         self.health = health
         self.log = log
         self.env = env
+        self.login = login
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, seconds: float = 180) -> None:
@@ -89,28 +101,48 @@ class ServerProcess:
 
 
 def mlflow_server(backend_url: str, folder: Path) -> tuple[ServerProcess, str]:
-    """`mlflow server` on PostgreSQL with served artifacts (not started); and its URL."""
+    """`mlflow server` on PostgreSQL with served artifacts and basic-auth, configured by the
+    project's deploy/mlflow/basic_auth.ini (its user database moved into ``folder``); not
+    started. Returns it and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    auth = configparser.ConfigParser()
+    auth.read(PROJECT_ROOT / "deploy" / "mlflow" / "basic_auth.ini")
+    auth["mlflow"]["database_uri"] = f"sqlite:///{folder / 'mlflow-users.db'}"
+    config = folder / "mlflow-basic-auth.ini"
+    with config.open("w") as file:
+        auth.write(file)
+    password = secrets.token_urlsafe(16)
+    env = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "MLFLOW_AUTH_ADMIN_USERNAME": "admin",
+        "MLFLOW_AUTH_ADMIN_PASSWORD": password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_urlsafe(32),
+    }
     command = [tool("mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", "1", "--backend-store-uri", backend_url]
+    command += ["--workers", "1", "--backend-store-uri", backend_url, "--app-name", "basic-auth"]
     command += ["--artifacts-destination", str(folder / "artifacts"), "--serve-artifacts"]
-    return ServerProcess(command, f"{url}/health", folder / "mlflow.log", {}), url
+    login = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
+    return ServerProcess(command, f"{url}/health", folder / "mlflow.log", env, login), url
 
 
 def prefect_server(database_url: str, folder: Path) -> tuple[ServerProcess, str]:
-    """`prefect server` on PostgreSQL (not started); and its API URL."""
+    """`prefect server` on PostgreSQL that asks for an auth string (not started); and its API
+    URL."""
     port = free_port()
     async_url = sa.make_url(database_url).set(drivername="postgresql+asyncpg")
+    auth = f"admin:{secrets.token_urlsafe(16)}"
     env = {
         "PREFECT_HOME": str(folder / "prefect-home"),
         "PREFECT_API_DATABASE_CONNECTION_URL": async_url.render_as_string(hide_password=False),
+        "PREFECT_SERVER_API_AUTH_STRING": auth,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
     }
     command = [tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/api"
-    return ServerProcess(command, f"{url}/health", folder / "prefect.log", env), url
+    login = {"PREFECT_API_AUTH_STRING": auth}
+    return ServerProcess(command, f"{url}/health", folder / "prefect.log", env, login), url
 
 
 class TcpProxy:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from cyclopts import App, Parameter
 from cyclopts.exceptions import CycloptsError
+from pydantic import ValidationError
 
 from ..config.settings import PACKAGE, Settings
 from ..core.errors import UserError
@@ -138,15 +139,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # a bug, or a failure this command does not know: still one line
-        if _traceback_wanted():
-            raise
-        frames = traceback.extract_tb(error.__traceback__)
-        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-        print(
-            f"error: unexpected {type(error).__name__}: {error}{where}. Run again with "
-            "APP_TRACEBACK=1 for the traceback, and report it if it is a bug.",
-            file=sys.stderr,
-        )
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            return _unexpected(error)
+        print(f"error: {_wrong_settings(error)}", file=sys.stderr)
         return 1
+    except Exception as error:  # a bug, or a failure no command knows: still one line
+        return _unexpected(error)
     return code if isinstance(code, int) else 0
+
+
+def _wrong_settings(error: ValidationError) -> str:
+    """Which settings are wrong and why, by their variables' names, never their values.
+
+    A wrong value may be a secret: pydantic's own message would show it.
+    """
+    problems = "; ".join(
+        f"APP_{'.'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    )
+    return (
+        f"{problems}. Fix it in the environment or .env "
+        f"(`{PACKAGE} settings --schema` describes every setting)."
+    )
+
+
+def _unexpected(error: Exception) -> int:
+    """One line for a failure no command turned into a UserError (its traceback on demand)."""
+    if _traceback_wanted():
+        raise error
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    reason = " ".join(str(error).split())
+    print(
+        f"error: unexpected {type(error).__name__}: {reason}{where}. Run again with "
+        "APP_TRACEBACK=1 for the traceback, and report it if it is a bug.",
+        file=sys.stderr,
+    )
+    return 1

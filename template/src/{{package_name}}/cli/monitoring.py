@@ -95,7 +95,9 @@ def compare(*, version: int | None = None) -> int:
             return 1
         challenger = str(aliased.version)
     result = paired(
-        settings.prediction_log_url, DataContract.load(settings.contract_path), challenger
+        settings.prediction_log_url.get_secret_value(),
+        DataContract.load(settings.contract_path),
+        challenger,
     )
     path = result.write(settings.reports_dir / "comparison")
     print(f"{result.text()}\nReport: {path}")

@@ -14,6 +14,7 @@ from ..contract.data_contract import DataContract
 from ..data.files import read_table
 from ..serving.api_auth import Permission, is_loopback, new_token, parse_tokens
 from ..serving.batch_scoring import score_file
+from ..serving.smoke_test import CLIENT_TOKEN_HINTS
 from ..serving.smoke_test import smoke_test as check_service
 from ..serving.traffic_simulation import send_traffic
 
@@ -141,8 +142,9 @@ def smoke_test(*, url: str, wait: float = 60) -> int:
     wait
         Seconds to wait for /readyz.
     """
-    contract = DataContract.load(Settings().contract_path)
-    with httpx.Client(base_url=url, timeout=30) as client:
+    settings = Settings()
+    contract = DataContract.load(settings.contract_path)
+    with _client(url, settings) as client:
         answered = check_service(client, contract, wait)
     print(f"{url}: ready, and one prediction answered by {answered}")
     return 0
@@ -183,13 +185,22 @@ def simulate_traffic(
     contract = DataContract.load(settings.contract_path)
     records = read_table(source or settings.training_data, contract.text_columns)
     try:
-        result = send_traffic(
-            url, records, contract, rows=rows, strength=drift, feedback=feedback, seed=seed
-        )
+        with _client(url, settings) as client:
+            result = send_traffic(
+                url,
+                records,
+                contract,
+                rows=rows,
+                strength=drift,
+                feedback=feedback,
+                seed=seed,
+                client=client,
+            )
     except httpx.HTTPStatusError as error:
         answer = error.response.text[:300].replace("\n", " ")
         print(
-            f"error: {error.request.url} answered {error.response.status_code}: {answer}",
+            f"error: {error.request.url} answered {error.response.status_code}: {answer}"
+            + CLIENT_TOKEN_HINTS.get(error.response.status_code, ""),
             file=sys.stderr,
         )
         return 1
@@ -202,3 +213,10 @@ def simulate_traffic(
         f"{result.feedback} outcomes sent to /feedback. Now run `make monitor`."
     )
     return 0
+
+
+def _client(url: str, settings: Settings) -> httpx.Client:
+    """An HTTP client for ``url`` that presents ``APP_CLIENT_TOKEN`` when it is set."""
+    token = settings.client_token.get_secret_value()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, timeout=30, headers=headers)

@@ -3,6 +3,7 @@
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config.settings import Settings
 
@@ -26,10 +27,11 @@ def settings(*, schema: bool = False) -> int:
 def masked(current: Settings) -> dict[str, Any]:
     """The settings with their secrets hidden: tokens, passwords in URLs, webhook paths."""
     document: dict[str, Any] = current.model_dump(mode="json")  # SecretStr: **********
-    for name, value in document.items():
+    document["prediction_log_url"] = current.prediction_log_url.get_secret_value()
+    for name, value in document.items():  # where a database is, but not its password
         if isinstance(value, str):
             document[name] = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", value)
     if current.alert_webhook_url is not None:  # chat webhooks carry their secret in the path
-        url = current.alert_webhook_url
-        document["alert_webhook_url"] = f"{url.scheme}://{url.host}/***"
+        url = urlsplit(current.alert_webhook_url.get_secret_value())
+        document["alert_webhook_url"] = f"{url.scheme}://{url.hostname}/***"
     return document

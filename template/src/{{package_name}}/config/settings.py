@@ -7,7 +7,7 @@ The defaults are the embedded profile: everything in local files under ``.local/
 
 from pathlib import Path
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..contract.data_contract import ExtraFields
@@ -66,10 +66,10 @@ class Settings(BaseSettings):
         default=PACKAGE,
         description="Registered model name; its `champion` alias is what the service serves.",
     )
-    prediction_log_url: str = Field(
-        default="sqlite:///.local/predictions.db",
+    prediction_log_url: SecretStr = Field(
+        default=SecretStr("sqlite:///.local/predictions.db"),
         description="Database of the prediction log and feedback (SQLAlchemy URL), e.g. "
-        "postgresql+psycopg://user@host/db.",
+        "postgresql+psycopg://user:password@host/db (a secret: never printed).",
     )
     prediction_log_spill_dir: Path = Field(
         default=Path(".local/prediction-log-spill"),
@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="Trained models name the features that moved each answer most (one extra "
         "batched model call per request: see docs/benchmarks of the template for its cost). "
         "The baseline always names its rule.",
+    )
+    client_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="The token that `smoke-test` and `simulate-traffic` send as "
+        "`Authorization: Bearer` (one with the predict scope, and feedback for --feedback); "
+        "empty: they send none, as a service without APP_API_TOKENS on loopback needs.",
     )
     api_tokens: SecretStr = Field(
         default=SecretStr(""),
@@ -210,10 +216,11 @@ class Settings(BaseSettings):
         description="Pin Evidently's drift test for every column (e.g. psi, ks, wasserstein, "
         "jensenshannon); by default Evidently picks one by column type and sample size.",
     )
-    alert_webhook_url: HttpUrl | None = Field(
+    alert_webhook_url: SecretStr | None = Field(
         default=None,
         description="Drift alerts are also POSTed here as JSON with a `text` field (Slack, "
-        "Mattermost and most chat webhooks accept it). Alerts always go to the log.",
+        "Mattermost and most chat webhooks accept it). Alerts always go to the log. A secret "
+        "(chat webhooks carry their key in the path): never printed.",
     )
     monitor_fail_on_drift: bool = Field(
         default=True, description="`monitor` exits with code 1 when it raises a drift alert."
@@ -271,3 +278,14 @@ class Settings(BaseSettings):
         "the platform's grace period (Kubernetes: terminationGracePeriodSeconds; Compose: "
         "stop_grace_period).",
     )
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """An http(s) URL, checked without echoing it (pydantic's error would)."""
+        if value is not None:
+            try:
+                TypeAdapter(HttpUrl).validate_python(value.get_secret_value())
+            except ValueError:
+                raise ValueError("not an http(s) URL (the value is not shown)") from None
+        return value

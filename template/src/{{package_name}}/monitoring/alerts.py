@@ -76,5 +76,5 @@ def notifiers(settings: Settings) -> list[Notifier]:
     """The log, plus the webhook when ``APP_ALERT_WEBHOOK_URL`` is set."""
     found: list[Notifier] = [LogNotifier()]
     if settings.alert_webhook_url is not None:
-        found.append(WebhookNotifier(str(settings.alert_webhook_url)))
+        found.append(WebhookNotifier(settings.alert_webhook_url.get_secret_value()))
     return found

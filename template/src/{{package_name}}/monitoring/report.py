@@ -248,12 +248,11 @@ def monitor(
         if settings.monitor_window_hours is None
         else now() - timedelta(hours=settings.monitor_window_hours)
     )
-    window = read_window(
-        settings.prediction_log_url, rows=settings.monitor_window_rows, since=since
-    )
+    log_url = settings.prediction_log_url.get_secret_value()
+    window = read_window(log_url, rows=settings.monitor_window_rows, since=since)
     first = _utc(window["created_at"].min()) if len(window) else None
     refused = read_rejections(  # those refused while the window's predictions were answered
-        settings.prediction_log_url,
+        log_url,
         rows=settings.monitor_window_rows,
         since=max(moment for moment in (since, first) if moment is not None)
         if since or first

@@ -212,7 +212,7 @@ class PredictionHandlers:
         self._observed = ObservedLimits(contract)
         self.metrics.announce_features(self._observed.features)
         self.log = PredictionLog(
-            settings.prediction_log_url,
+            settings.prediction_log_url.get_secret_value(),
             self.metrics.log_health(),
             spill_dir=settings.prediction_log_spill_dir,
         )

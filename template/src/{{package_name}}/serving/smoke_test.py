@@ -8,6 +8,11 @@ from ..contract.data_contract import DataContract
 from ..contract.schemas import example_records
 from ..core.errors import UserError
 
+CLIENT_TOKEN_HINTS = {
+    401: "; set APP_CLIENT_TOKEN to one of the service's tokens (`make token` makes one)",
+    403: "; APP_CLIENT_TOKEN lacks the scope (predict, and feedback for --feedback)",
+}
+
 
 class SmokeTestError(UserError):
     """The deployed service is not ready or does not answer as it should."""
@@ -30,6 +35,7 @@ def smoke_test(client: httpx.Client, contract: DataContract, wait_seconds: float
     if response.status_code != 200:  # noqa: PLR2004
         raise SmokeTestError(
             f"{client.base_url}/predict answered {response.status_code}: {response.text[:300]}"
+            + CLIENT_TOKEN_HINTS.get(response.status_code, "")
         )
     body = response.json()
     if len(body.get("results", [])) != 1:

@@ -80,7 +80,7 @@ def _require_shadow_evidence(settings: Settings, version: str) -> None:
     from ..monitoring.comparison import shadow_rows  # noqa: PLC0415 - only with the gate on
 
     needed = settings.promotion_min_shadow_rows
-    seen = shadow_rows(settings.prediction_log_url, version)
+    seen = shadow_rows(settings.prediction_log_url.get_secret_value(), version)
     if seen < needed:
         raise PromotionError(
             f"version {version} has {seen} shadow predictions; APP_PROMOTION_MIN_SHADOW_ROWS "
