@@ -4,12 +4,15 @@ The workshop (test_workshop.py) walks one project through validation, drift, ret
 rollback and the Bento."""
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -124,6 +127,56 @@ def test_readme_curl_gets_a_prediction_from_the_baseline(
         assert answer["degraded"] is False
         assert answer["results"][0]["explanation"] != ""
         assert re.fullmatch(r"[0-9a-f]{32}", answer["request_id"])
+
+
+def chromium() -> str:
+    """Debian's Chromium; .ci/run installs it."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    return found
+
+
+def test_the_service_pages_load_nothing_from_another_origin(make_project: MakeProject) -> None:
+    """Headless Chromium opens the root page and the API docs of `make serve`, recording every
+    request the pages make: all go to the service itself, none is refused by the pages'
+    Content-Security-Policy, and the docs show the contract's description and /predict."""
+    from playwright.sync_api import sync_playwright
+
+    browser_path = chromium()
+    project = make_project()
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    with make_serve(project, port) as server:
+        deadline = time.monotonic() + 120
+        while True:
+            with suppress(OSError), urllib.request.urlopen(f"{origin}/readyz", timeout=5):
+                break
+            assert server.poll() is None, "make serve stopped"
+            assert time.monotonic() < deadline, "not ready in 120 s"
+            time.sleep(0.25)
+        requested: list[str] = []
+        console: list[str] = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=browser_path)
+            try:
+                page = browser.new_page()
+                page.on("request", lambda request: requested.append(request.url))
+                page.on("console", lambda message: console.append(message.text))
+                page.goto(f"{origin}/", wait_until="networkidle")
+                assert "prediction service" in page.content()
+                page.goto(f"{origin}/docs", wait_until="networkidle")
+                docs = page.locator("#swagger-ui").inner_text()
+            finally:
+                browser.close()
+    elsewhere = [url for url in requested if not url.startswith(f"{origin}/")]
+    assert not elsewhere, f"the pages loaded from other origins: {elsewhere}"
+    assert f"{origin}/static_content/swagger-ui-bundle.js" in requested
+    assert not [line for line in console if "Content Security Policy" in line], console
+    assert "Predicts churn (binary classification)" in docs
+    assert "/predict" in docs
 
 
 def test_pre_commit_refuses_leftover_conflict_markers(make_project: MakeProject) -> None:

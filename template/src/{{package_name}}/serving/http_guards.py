@@ -1,6 +1,5 @@
-"""HTTP concerns around the BentoML service: size limit, GET /model, refusals, quiet 4xx."""
+"""HTTP concerns around the BentoML service: size limit, GET /model, pages, refusals, quiet 4xx."""
 
-import html
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -8,6 +7,8 @@ from typing import Any
 
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
+
+from .pages import pages, send_page
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,32 +26,11 @@ async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>
-<h1>{title}</h1><p>A prediction service. Nothing on this page comes from another origin.</p>
-<ul><li><code>POST /predict</code> and <code>POST /feedback</code>: with a bearer token
-(<code>Authorization: Bearer &lt;token&gt;</code>) when the service has tokens</li>
-<li><code>GET /docs.json</code>: the OpenAPI document of the API</li>
-<li><code>GET /model</code>, <code>GET /metrics</code>: for operators</li>
-<li><code>GET /livez</code>, <code>GET /readyz</code>: open, for probes</li></ul></html>
-"""
-"""The root page, instead of BentoML's Swagger UI (which loads Google Tag Manager)."""
-
-
-async def _send_page(send: Send, title: str) -> None:
-    body = PAGE.format(title=html.escape(title)).encode()
-    headers = [
-        (b"content-type", b"text/html; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (b"content-security-policy", b"default-src 'none'"),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 class RequestGuard:
-    """Refuses bodies over ``max_bytes`` (413), answers ``GET /`` and ``/model``, reports refusals.
+    """Refuses bodies over ``max_bytes`` (413), answers ``GET /model`` and pages, reports refusals.
 
-    ``on_rejected`` is told of every ``/predict`` answered with a 4xx.
+    The pages are the service's own (``/``, ``/docs``: see ``pages``). ``on_rejected`` is told
+    of every ``/predict`` answered with a 4xx.
     """
 
     def __init__(
@@ -62,7 +42,7 @@ class RequestGuard:
         title: str,
     ) -> None:
         self.app = app
-        self.title = title
+        self.pages = pages(title)
         self.max_bytes = max_bytes
         self.model_info = model_info
         self.on_rejected = on_rejected
@@ -75,8 +55,8 @@ class RequestGuard:
         if scope["method"] == "GET" and scope["path"] == "/model":
             await _send_json(send, 200, self.model_info())
             return
-        if scope["method"] == "GET" and scope["path"] == "/":
-            await _send_page(send, self.title)
+        if scope["method"] == "GET" and (page := self.pages.get(scope["path"])) is not None:
+            await send_page(send, page)
             return
         if scope["method"] != "POST":
             await self.app(scope, receive, send)

@@ -63,6 +63,7 @@ from .http_guards import ClientErrorsAreNotServerErrors, RequestGuard
 from .metrics import prediction_buckets, service_metrics
 from .micro_batching import ScoringBatcher
 from .model_refresh import ChallengerSlot, ModelRefresher
+from .pages import api_description
 from .rollout import CircuitBreaker, goes_to_canary
 
 logger = logging.getLogger(__name__)
@@ -537,6 +538,18 @@ class PredictionHandlers:
         self.log.submit(rows)
 
 
+class DescribedService(bentoml.Service):  # type: ignore[misc] # BentoML's is untyped
+    """A BentoML service whose OpenAPI description is its ``description``.
+
+    BentoML's default text links badge images from other sites.
+    """
+
+    @property
+    def doc(self) -> str:
+        """The OpenAPI document's description."""
+        return self.description or ""
+
+
 def build_service(settings: Settings) -> Any:  # noqa: ANN401 - a BentoML service
     """The BentoML service for ``settings``: the contract and its request models read now.
 
@@ -567,6 +580,8 @@ def build_service(settings: Settings) -> Any:  # noqa: ANN401 - a BentoML servic
     )
     service = bentoml.service(
         name=PACKAGE,
+        description=api_description(contract),
+        service_class=DescribedService,
         workers=settings.service_workers,
         traffic={"timeout": 30},
         logging={"access": {"enabled": settings.access_log}},
