@@ -261,7 +261,8 @@ class Settings(BaseSettings):
     promotion_min_shadow_rows: int = Field(
         default=0,
         ge=0,
-        description="If above 0, a version is promoted only with at least this many shadow "
+        description="Raises config/training.yaml's evaluation.min_shadow_rows for this caller "
+        "(never lowers it): a version is promoted only with at least this many shadow "
         "predictions logged; retraining then leaves a better candidate as `challenger`.",
     )
     retrain_work_pool: str = Field(

@@ -63,6 +63,8 @@ class EvaluationConfig(StrictModel):
 
     primary_metric: str
     min_improvement: float = Field(default=0.01, ge=0)
+    min_shadow_rows: int = Field(default=0, ge=0)
+    """Above 0: a version is promoted only with this many shadow predictions logged."""
 
 
 class BehaviourCheck(StrictModel):

@@ -40,7 +40,7 @@ from ..models.registry import (
 )
 from ..monitoring.alerts import Alert
 from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
-from .promotion import promote, set_challenger
+from .promotion import promote, set_challenger, shadow_rows_needed
 
 DRIFT_EVENT = f"{PACKAGE}.drift.detected"
 """The event the monitoring job emits on a drift alert; the deployment listens for it."""
@@ -219,13 +219,14 @@ def record_and_decide(
     for path in (*paths.values(), validation_path, image):
         client.log_artifact(version.run_id, str(path), artifact_path="evaluation")
     promoted, reason = report.decision.promote, report.decision.reason
-    held = promoted and settings.promotion_min_shadow_rows > 0
+    needed = shadow_rows_needed(settings, setup.config)
+    held = promoted and needed > 0
     if held:  # passed every check: the challenger, until shadow evidence promotes it
         promoted = False
         reason += (
-            f"; better, kept as challenger until it has {settings.promotion_min_shadow_rows} "
-            "shadow predictions (APP_PROMOTION_MIN_SHADOW_ROWS): run the service with "
-            "APP_SHADOW_ENABLED=true, check `compare`, then `promote`"
+            f"; better, kept as challenger until it has {needed} shadow predictions "
+            "(evaluation.min_shadow_rows): run the service with APP_SHADOW_ENABLED=true, "
+            "check `compare`, then `promote`"
         )
         set_challenger(settings, report.candidate_version)
     # A refused candidate keeps its decision and reasons as tags, and no alias: it never answers

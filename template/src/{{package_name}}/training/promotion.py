@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..config.settings import Settings
+from ..config.training import TrainingConfig
 from ..contract.data_contract import DataContract
 from ..core.errors import PromotionError
 from ..models.registry import (
@@ -68,7 +69,7 @@ def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> Al
     previous = past[-1] if past else None
     if previous == version:
         return AliasMove(previous, version)
-    if shadow_gate and settings.promotion_min_shadow_rows > 0 and version not in past:
+    if shadow_gate and version not in past:
         _require_shadow_evidence(settings, version)
     client.set_registered_model_alias(settings.model_name, CHAMPION, version)
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
@@ -76,16 +77,32 @@ def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> Al
     return AliasMove(previous, version)
 
 
+def shadow_rows_needed(settings: Settings, config: TrainingConfig | None = None) -> int:
+    """Shadow predictions a version needs before it may become champion.
+
+    The project's rule (config/training.yaml: evaluation.min_shadow_rows), which the caller's
+    ``APP_PROMOTION_MIN_SHADOW_ROWS`` may raise but never lower: a CI job without the variable
+    cannot skip the evidence.
+    """
+    if config is None:
+        contract = DataContract.load(settings.contract_path)
+        config = TrainingConfig.load(settings.training_config_path, contract)
+    return max(config.evaluation.min_shadow_rows, settings.promotion_min_shadow_rows)
+
+
 def _require_shadow_evidence(settings: Settings, version: str) -> None:
+    needed = shadow_rows_needed(settings)
+    if needed == 0:
+        return
     from ..monitoring.comparison import shadow_rows  # noqa: PLC0415 - only with the gate on
 
-    needed = settings.promotion_min_shadow_rows
     seen = shadow_rows(settings.prediction_log_url.get_secret_value(), version)
     if seen < needed:
         raise PromotionError(
-            f"version {version} has {seen} shadow predictions; APP_PROMOTION_MIN_SHADOW_ROWS "
-            f"asks for {needed}. Keep it as challenger with shadow mode on "
-            "(APP_SHADOW_ENABLED=true) until it has them; `compare` shows the evidence"
+            f"version {version} has {seen} shadow predictions; promotion asks for {needed} "
+            "(config/training.yaml: evaluation.min_shadow_rows, or APP_PROMOTION_MIN_SHADOW_ROWS). "
+            "Keep it as challenger with shadow mode on (APP_SHADOW_ENABLED=true) until it has "
+            "them; `compare` shows the evidence"
         )
 
 
