@@ -1,25 +1,19 @@
 """What authentication adds to a request: p50 and p99 of the service's token check, in process.
 
 Runs inside a generated project: `uv run python authentication.py`. The project's own ASGI
-middleware (`api_auth.Authenticator`) in front of an app that answers at once, called as the
+middleware (`serving.api_auth.Authenticator`) in front of an app that answers at once, called as the
 server calls it: without tokens (a loopback caller), and with 1 and 20 entries in
 APP_API_TOKENS (the right token last, so every entry is compared, as always).
 """
 
 import asyncio
-import importlib
 import statistics
 import time
-import tomllib
-from pathlib import Path
 from typing import Any
 
+from customer_churn.serving import api_auth as auth
+
 ROUNDS = 20_000
-
-
-def _module(name: str) -> Any:
-    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]["name"]
-    return importlib.import_module(f"{project.replace('-', '_')}.{name}")
 
 
 async def answer(scope: Any, receive: Any, send: Any) -> None:
@@ -48,7 +42,6 @@ async def timed(app: Any, headers: list[tuple[bytes, bytes]]) -> tuple[float, fl
 
 
 async def main() -> None:
-    auth = _module("api_auth")
     cases: dict[str, tuple[Any, list[tuple[bytes, bytes]]]] = {
         "no middleware": (answer, []),
         "no tokens (loopback caller)": (auth.Authenticator(answer, (), False), []),

@@ -7,23 +7,18 @@ broken), every limit observed (answered and flagged), and observed with an extra
 record (APP_EXTRA_FIELDS=ignore). Times are per request, for 1 and 100 records.
 """
 
-import importlib
 import json
 import statistics
 import time
-import tomllib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from customer_churn.config.settings import Settings
+from customer_churn.contract import schemas
+from customer_churn.contract.data_contract import DataContract, ExtraFields, Limits
 from pydantic import TypeAdapter
 
 ROUNDS = 3000
-
-
-def _module(name: str) -> Any:
-    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]["name"]
-    return importlib.import_module(f"{project.replace('-', '_')}.{name}")
 
 
 def timed(call: Callable[[], object]) -> tuple[float, float]:
@@ -40,7 +35,6 @@ def timed(call: Callable[[], object]) -> tuple[float, float]:
 
 
 def checks(contract: Any, extra: Any, body: bytes) -> Callable[[], object]:
-    schemas = _module("contract_schemas")
     records = TypeAdapter(list[schemas.record_model(contract, extra)])  # type: ignore[misc]
     observed = schemas.ObservedLimits(contract)
     known = set(contract.feature_names)
@@ -56,21 +50,19 @@ def checks(contract: Any, extra: Any, body: bytes) -> Callable[[], object]:
 
 
 def main() -> None:
-    contracts = _module("contract")
-    contract = contracts.DataContract.load(_module("settings").Settings().contract_path)
-    limits, extra_fields = contracts.Limits, contracts.ExtraFields
+    contract = DataContract.load(Settings().contract_path)
 
     def all_limits(kind: Any) -> Any:
         features = tuple(f.model_copy(update={"limits": kind}) for f in contract.features)
         return contract.model_copy(update={"features": features})
 
-    record = _module("contract_schemas").example_records(contract)[0]
+    record = schemas.example_records(contract)[0]
     cases = {
-        "every limit declared": (all_limits(limits.DECLARED), extra_fields.REFUSE, {}),
-        "every limit observed": (all_limits(limits.OBSERVED), extra_fields.REFUSE, {}),
+        "every limit declared": (all_limits(Limits.DECLARED), ExtraFields.REFUSE, {}),
+        "every limit observed": (all_limits(Limits.OBSERVED), ExtraFields.REFUSE, {}),
         "observed, an extra field ignored": (
-            all_limits(limits.OBSERVED),
-            extra_fields.IGNORE,
+            all_limits(Limits.OBSERVED),
+            ExtraFields.IGNORE,
             {"not in the contract": 1},
         ),
     }
