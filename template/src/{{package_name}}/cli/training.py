@@ -137,7 +137,7 @@ def retrain(
     return 1 if require_promotion and not result["promoted"] else 0
 
 
-def worker(*, name: str | None = None) -> int:
+def worker(*, name: str | None = None, healthcheck: bool = False) -> int:
     """Run the deployed retraining flow's runs: a Prefect worker of the work pool.
 
     Starts a Prefect process worker for APP_RETRAIN_WORK_POOL on the server PREFECT_API_URL: it
@@ -145,12 +145,16 @@ def worker(*, name: str | None = None) -> int:
     by a drift alert) in this environment. Stop it with Ctrl-C or SIGTERM: a run in progress
     goes back to the server for the next worker.
 
-    Example: worker --name worker-1
+    Example: worker --name worker-1 --healthcheck
 
     Parameters
     ----------
     name
         Worker name shown in the Prefect UI.
+    healthcheck
+        Answer GET /health (200 while the worker polls its pool, 503 when it stopped) on
+        PREFECT_WORKER_WEBSERVER_HOST:PREFECT_WORKER_WEBSERVER_PORT (127.0.0.1:8080 unless
+        set; the Kubernetes manifest binds the pod's address for its probes).
     """
     settings = Settings()
     prefect = installed("prefect")
@@ -168,8 +172,14 @@ def worker(*, name: str | None = None) -> int:
         return 1
     command = [prefect, "worker", "start", "--pool", settings.retrain_work_pool]
     command += ["--type", "process", "--name", name or f"{PACKAGE}-{os.getpid()}"]
-    # A flow run stopped by SIGTERM goes back to the server as Scheduled, for the next worker.
-    env = {"PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule", **os.environ}
+    if healthcheck:
+        command.append("--with-healthcheck")
+    env = {
+        # A flow run stopped by SIGTERM goes back to the server as Scheduled, for the next one.
+        "PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule",
+        "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",  # Prefect's default is every interface
+        **os.environ,
+    }
     return supervise(command, env, settings.worker_stop_seconds, "worker")
 
 
