@@ -3,9 +3,11 @@
 render -> infer -> rebaseline -> validate the training file and a held-out split -> serve ->
 predict with the team's own names -> retrain promotes a trained model over the baseline ->
 shifted traffic, sent as callers send it, answered and flagged -> monitor flags drift ->
-rollback (and no rollback to another contract); then, for one table per problem type, the
-project's full `make ci`. The tables are split between two test files (`test_own_data*.py`) so
-that the two pytest-xdist workers share them.
+rollback (and no rollback to another contract) -> the team names its owner and signs the model
+card, and the readiness scorecard that said "not met" at the start says "met", each criterion
+with its evidence; then, for one table per problem type, the project's full `make ci`. The
+tables are split between two test files (`test_own_data*.py`) so that the two pytest-xdist
+workers share them.
 """
 
 import json
@@ -38,10 +40,11 @@ def own_project(make_project: Callable[..., Project]) -> Project:
 def fresh(own_project: Project, tmp_path: Path) -> Iterator[Project]:
     """The project as `make setup` left it: the sample's contract and its baseline as champion."""
     project = own_project
-    for folder in ("contract", "config"):
+    kept = ("contract", "config", "docs", ".github")
+    for folder in kept:
         shutil.copytree(project.path / folder, tmp_path / folder)
     yield project
-    for folder in ("contract", "config"):
+    for folder in kept:
         shutil.rmtree(project.path / folder)
         shutil.copytree(tmp_path / folder, project.path / folder)
     for leftover in (".local", "reports", "data/own"):
@@ -70,6 +73,11 @@ def run_loop(
     write(learn, str(train_file))
     write(held_out, str(holdout_file))
     cli = ("uv", "run", PACKAGE)
+    before = readiness(project)
+    for name in ("edge_cases", "monitoring", "feedback", "rollback", "ownership", "governance"):
+        assert before[name]["status"] == "not met", before[name]
+    assert before["real_data"]["evidence"].endswith("still describes the shipped sample")
+    assert before["serving"]["status"] == "unknown"  # no Prometheus here
     inferred = step(
         "infer",
         *cli,
@@ -104,11 +112,12 @@ def run_loop(
         answer = post(port, {"records": records})
         assert len(answer["results"]) == len(records)
         assert answer["model_version"] == "2"  # the new contract's baseline
+        label(port, answer["results"], held_out[table.target].head(20))
 
         retrained = step("retrain", *cli, "retrain")
         assert "promoted to champion" in retrained, retrained
         started = time.monotonic()
-        flagged = send_shifted(port, held_out, yaml.safe_load(contract)["features"])
+        flagged = send_shifted(port, held_out, yaml.safe_load(contract)["features"], table.target)
         timings["shifted traffic"] = round(time.monotonic() - started, 1)
         assert flagged > 0, "values beyond the observed limits are answered and flagged"
         monitored = project.run(*cli, "monitor", check=False)
@@ -121,6 +130,12 @@ def run_loop(
     assert refused.returncode == 1
     assert "registered for another contract" in refused.stderr
     assert "Traceback" not in refused.stderr
+    take_ownership(project)
+    after = readiness(project)
+    for name, criterion in after.items():
+        assert criterion["status"] == ("unknown" if name == "serving" else "met"), criterion
+    assert "from version 3 to 2" in after["rollback"]["evidence"]
+    assert after["real_data"]["evidence"].endswith(str(train_file.relative_to(project.path)))
     if table.ci:  # the team's first pull request: the generated CI's own command, green
         started = time.monotonic()
         env = {name: value for name, value in project.env.items() if name != "CI"}
@@ -129,29 +144,66 @@ def run_loop(
     record_property(f"own data: {table.name}", list(timings.items()))
 
 
+def readiness(project: Project) -> dict[str, dict[str, str]]:
+    """The scorecard's criteria by name, as `make readiness` writes them."""
+    project.run("make", "readiness")
+    written = json.loads((project.path / "reports/readiness/readiness.json").read_text())
+    return {criterion["name"]: criterion for criterion in written["criteria"]}
+
+
+def take_ownership(project: Project) -> None:
+    """What a team does before going live: names itself where the template put placeholders,
+    and risk and compliance sign the model card."""
+    for name in (".github/CODEOWNERS", "docs/runbook.md"):
+        path = project.path / name
+        text = path.read_text().replace("@ml-platform", "@acme/churn-team")
+        path.write_text(text.replace("ml-platform@example.com", "churn-oncall@acme.io"))
+    card = project.path / "docs" / "model-card.md"
+    text = card.read_text()
+    text = text.replace("| Risk | _pending_ | _pending_ |", "| Risk | Ada Lovelace | 2026-01-05 |")
+    card.write_text(
+        text.replace(
+            "| Compliance | _pending_ | _pending_ |", "| Compliance | Grace Hopper | 2026-01-06 |"
+        )
+    )
+
+
+def label(port: int, results: Any, outcomes: pd.Series) -> None:
+    """Send each answered prediction's true outcome to /feedback, as the team's system does."""
+    values = json.loads(outcomes.to_json(orient="records"))
+    for result, outcome in zip(results, values, strict=True):
+        post(port, {"prediction_id": result["prediction_id"], "outcome": outcome}, "/feedback")
+
+
 SHIFTED_RECORDS = 320
 
 
-def send_shifted(port: int, held_out: pd.DataFrame, features: list[dict[str, Any]]) -> int:
+def send_shifted(
+    port: int, held_out: pd.DataFrame, features: list[dict[str, Any]], target: str
+) -> int:
     """The held-out rows with every number scaled by 1.5, sent as callers send them (not
-    clipped to the contract), 8 records a request: each is answered; returns how many flagged."""
+    clipped to the contract), 8 records a request, and their outcomes: each is answered;
+    returns how many flagged."""
     numbers = [f["name"] for f in features if f["type"] in ("integer", "number")]
     rows = held_out[[f["name"] for f in features]]
     shifted = rows.assign(**{name: rows[name] * 1.5 for name in numbers})
-    repeated = pd.concat([shifted] * (SHIFTED_RECORDS // len(shifted) + 1)).head(SHIFTED_RECORDS)
+    copies = SHIFTED_RECORDS // len(shifted) + 1
+    repeated = pd.concat([shifted] * copies).head(SHIFTED_RECORDS)
+    outcomes = pd.concat([held_out[target]] * copies).head(SHIFTED_RECORDS)
     records = json.loads(repeated.to_json(orient="records", date_format="iso"))
     flagged = 0
     for first in range(0, len(records), 8):
         answer = post(port, {"records": records[first : first + 8]})
         results = answer["results"]
         assert isinstance(results, list)
+        label(port, results, outcomes.iloc[first : first + 8])
         flagged += sum(bool(result["out_of_range"]) for result in results)
     return flagged
 
 
-def post(port: int, body: dict[str, object]) -> dict[str, object]:
+def post(port: int, body: dict[str, object], path: str = "/predict") -> dict[str, object]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/predict",
+        f"http://127.0.0.1:{port}{path}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )

@@ -113,3 +113,27 @@ def test_retraining_has_one_scheduler_the_prefect_deployment(project: Path) -> N
     else:
         jobs = yaml.safe_load(text)
         assert "schedule" not in str(jobs["retrain"]["rules"])
+
+
+def test_the_readiness_gate_is_off_by_default_and_runs_before_the_production_deploy(
+    project: Path,
+) -> None:
+    """With READINESS_GATE=true the scorecard must pass before production's deploy command,
+    and only there; unset, nothing changes."""
+    if (project / ".github").exists():
+        cd = yaml.safe_load((project / ".github" / "workflows" / "cd.yml").read_text())
+        steps = [step.get("run", "") for step in cd["jobs"]["production"]["steps"]]
+        gate = next(i for i, run in enumerate(steps) if "make readiness REQUIRE=1" in run)
+        deploy = next(i for i, run in enumerate(steps) if run.startswith("make deploy"))
+        assert gate < deploy
+        gated = cd["jobs"]["production"]["steps"][gate]
+        assert gated["if"] == "vars.READINESS_GATE == 'true'"
+        assert "APP_MLFLOW_TRACKING_URI" in gated["env"]
+        assert all("readiness" not in str(step) for step in cd["jobs"]["staging"]["steps"])
+    else:
+        pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        script = pipeline[".deploy"]["script"]
+        [gate] = [line for line in script if "make readiness REQUIRE=1" in line]
+        assert script.index(gate) < next(i for i, run in enumerate(script) if "make deploy" in run)
+        assert '"$CI_ENVIRONMENT_NAME" = production' in gate
+        assert '"${READINESS_GATE:-}" = true' in gate

@@ -42,12 +42,14 @@ COMMANDS = {
     "simulate-traffic": ("serving:simulate_traffic", "Send (drifted) requests to a service."),
     "monitor": ("monitoring:monitor", "Check recent predictions for drift and live quality."),
     "compare": ("monitoring:compare", "Champion against challenger on the same live requests."),
+    "readiness": ("monitoring:readiness", "Score production readiness from the evidence."),
     "bootstrap": ("training:bootstrap", "Register the baseline as champion if there is none."),
     "rebaseline": ("training:rebaseline", "Serve the baseline of the current contract."),
     "retrain": ("training:retrain", "Validate, train, evaluate; promote or refuse."),
     "worker": ("training:worker", "Run the deployed retraining flow's runs (Prefect)."),
     "promote": ("training:promote", "Make a model version the champion."),
     "rollback": ("training:rollback", "Move the champion back to the previous one."),
+    "history": ("training:history", "Show every move of the champion: who, when, why."),
     "settings": ("settings:settings", "Print the current settings (secrets masked) as JSON."),
 }
 """Command -> where it lives (module of this package: attribute) and its one-line help."""

@@ -102,3 +102,42 @@ def compare(*, version: int | None = None) -> int:
     path = result.write(settings.reports_dir / "comparison")
     print(f"{result.text()}\nReport: {path}")
     return 0
+
+
+def readiness(*, require: bool = False) -> int:
+    """Print the production-readiness scorecard, computed from the project's own evidence.
+
+    One line per criterion (met, not met or unknown), with its evidence and how to meet it:
+    edge-case evaluation, monitoring, feedback, rollback, ownership, governance sign-off, real
+    data and the serving SLOs. It reads the registry, the prediction log, CODEOWNERS,
+    docs/runbook.md, docs/model-card.md and Prometheus (APP_PROMETHEUS_URL), and writes nothing
+    to them; the scorecard goes to APP_REPORTS_DIR/readiness/ as JSON and HTML. Thresholds:
+    config/readiness.yaml.
+
+    Example: readiness --require
+
+    Parameters
+    ----------
+    require
+        Exit 1 unless every criterion is met (those in gate_allows_unknown may be unknown):
+        the optional production gate of CI/CD.
+    """
+    from ..config.readiness import ReadinessConfig  # noqa: PLC0415 - only for this command
+    from ..monitoring.readiness import scorecard  # noqa: PLC0415
+
+    settings = Settings()
+    config = ReadinessConfig.load(settings.readiness_config_path)
+    card = scorecard(settings, config, root=Path.cwd())
+    paths = card.write(settings.reports_dir / "readiness")
+    print(card.text())
+    print(f"Scorecard: {paths['html']} (people), {paths['json']} (machines)")
+    blocking = card.blocking(config)
+    if require and blocking:
+        names = ", ".join(criterion.title for criterion in blocking)
+        print(
+            f"error: not ready for production: {names} (see the lines above; "
+            f"{settings.readiness_config_path} says what may stay unknown)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

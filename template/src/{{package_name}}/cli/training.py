@@ -1,4 +1,4 @@
-"""`bootstrap`, `rebaseline`, `retrain`, `worker`, `promote` and `rollback`: which model answers."""
+"""Which model answers, and which did: the commands that move the champion, and `history`."""
 
 import logging
 import os
@@ -11,6 +11,8 @@ from ..contract.data_contract import DataContract
 from ..core.errors import UserError
 from ..core.process_supervision import supervise
 from ..models.registry import bootstrap as register_baseline_once
+from ..models.registry import champion_moves, connect
+from ..training.promotion import history as past_champions
 from ..training.promotion import promote as move_alias
 from ..training.promotion import rebaseline as serve_new_baseline
 from ..training.promotion import rollback as move_back
@@ -220,4 +222,27 @@ def rollback() -> int:
         f"{move.current}, which now serves (running services switch within "
         f"{settings.model_refresh_seconds:g} s)."
     )
+    return 0
+
+
+def history() -> int:
+    """Show every move of the champion, oldest first: when, what, from, to, who and why.
+
+    Promotions (by hand or by retraining), rebaselines and rollbacks each leave a record in the
+    registry that nothing rewrites. Moves made before the records existed show as the list of
+    versions that were champion.
+
+    Example: history
+    """
+    settings = Settings()
+    client = connect(settings)
+    moves = champion_moves(client, settings)
+    for move in moves:
+        print(
+            f"{move['at']}  {move['kind']:<9} {move['from'] or '-'} -> {move['to']}  "
+            f"by {move['by']}: {move['why']}"
+        )
+    if not moves:
+        versions = " -> ".join(past_champions(client, settings)) or "none"
+        print(f"{settings.model_name}: no recorded moves; champions so far: {versions}")
     return 0

@@ -161,6 +161,15 @@ class Settings(BaseSettings):
         description="Estimator, hyper-parameters, primary metric, promotion margin, behaviour "
         "checks.",
     )
+    readiness_config_path: Path = Field(
+        default=Path("config/readiness.yaml"),
+        description="Thresholds of the production-readiness scorecard (`make readiness`).",
+    )
+    prometheus_url: str | None = Field(
+        default=None,
+        description="Prometheus that scrapes the service (e.g. http://prometheus:9090), for the "
+        "scorecard's serving criterion; unset, that criterion is unknown.",
+    )
     holdout_data: Path = Field(
         default=Path("data/sample/holdout.csv"),
         description="Fixed held-out set on which candidate and champion are compared; `split` "

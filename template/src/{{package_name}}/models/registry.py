@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import mlflow
 import pandas as pd
@@ -157,6 +157,21 @@ def aliased_version(client: MlflowClient, settings: Settings, alias: str) -> Mod
         raise
 
 
+MOVE_TAG_PREFIX = "champion_move."
+"""Registered model tags, one per move of ``champion`` (training/promotion.py writes them)."""
+
+
+def champion_moves(client: MlflowClient, settings: Settings) -> list[dict[str, Any]]:
+    """Every recorded move of ``champion`` (kind, from, to, by, at, why), oldest first."""
+    try:
+        tags = client.get_registered_model(settings.model_name).tags
+    except MlflowException as error:
+        if _error_code(error) == RESOURCE_DOES_NOT_EXIST:
+            return []
+        raise
+    return [json.loads(tags[key]) for key in sorted(tags) if key.startswith(MOVE_TAG_PREFIX)]
+
+
 def champion_version(client: MlflowClient, settings: Settings) -> ModelVersion | None:
     """The version the ``champion`` alias points at, or None when there is none yet."""
     return aliased_version(client, settings, CHAMPION)
@@ -254,13 +269,15 @@ def contract_mismatch(settings: Settings, version: str, contract: DataContract) 
 def log_baseline(settings: Settings, contract: DataContract) -> ModelVersion:
     """Register the baseline rules, with the training data as reference; no alias."""
     BaselineRules.load(settings.baseline_path, contract)  # refuse rules that do not fit
+    reference = _training_data_or_none(settings, contract)
     return log_model_version(
         settings,
         contract,
         kind="baseline",
         model_code=BASELINE_MODEL_CODE,
         artifacts={"rules": settings.baseline_path, "contract": settings.contract_path},
-        reference=_training_data_or_none(settings, contract),
+        reference=reference,
+        tags={} if reference is None else {"data_source": str(settings.training_data)},
     )
 
 

@@ -10,6 +10,7 @@ stops the flow before training; the champion only moves in the last step, in one
 import json
 import tempfile
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -235,9 +236,16 @@ def record_and_decide(
     client.set_model_version_tag(
         settings.model_name, version.version, "decision_reason", reason[:5000]
     )
+    checks_ok = sum(check.passed for check in report.candidate_checks)
+    evaluated = {  # the evaluation harness's last run, as the readiness scorecard reads it
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "checks_passed": f"{checks_ok}/{len(report.candidate_checks)}",
+    }
+    for tag, text in evaluated.items():
+        client.set_model_version_tag(settings.model_name, version.version, tag, text)
     champion = report.champion_version
     if promoted:
-        champion = promote(settings, report.candidate_version).current
+        champion = promote(settings, report.candidate_version, why=f"retraining: {reason}").current
     return RetrainResult(
         candidate_version=report.candidate_version,
         previous_champion=report.champion_version,

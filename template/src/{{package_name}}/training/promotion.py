@@ -4,9 +4,17 @@ The history is a tag on the registered model (``champion_history``, oldest first
 alias is one registry call, so a promotion is either done or not: there is no half state. The
 history is written on the side of that call that keeps it consistent if a run stops in between:
 `history` always ends with the version the alias points at.
+
+Every move also leaves a record of its own (a tag ``champion_move.<when>.<id>``: from, to, who,
+when, why), which nothing rewrites: the readiness scorecard reads rollbacks from them.
 """
 
+import getpass
+import json
+import os
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -18,6 +26,8 @@ from ..core.errors import PromotionError
 from ..models.registry import (
     CHALLENGER,
     CHAMPION,
+    MOVE_TAG_PREFIX,
+    champion_moves,
     champion_version,
     connect,
     contract_mismatch,
@@ -52,10 +62,13 @@ def rebaseline(settings: Settings, contract: DataContract) -> AliasMove:
     new data's. The champion before stays in the history.
     """
     registered = log_baseline(settings, contract)
-    return promote(settings, str(registered.version), shadow_gate=False)
+    why = f"rebaseline: the baseline of contract {contract.name}"
+    return promote(settings, str(registered.version), shadow_gate=False, why=why)
 
 
-def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> AliasMove:
+def promote(
+    settings: Settings, version: str, *, shadow_gate: bool = True, why: str = "promoted by hand"
+) -> AliasMove:
     """Make ``version`` the champion; the one before stays in the history for rollback."""
     client = connect(settings)
     try:
@@ -74,6 +87,7 @@ def promote(settings: Settings, version: str, *, shadow_gate: bool = True) -> Al
     client.set_registered_model_alias(settings.model_name, CHAMPION, version)
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join([*past, version]))
     _drop_challenger_if(client, settings, version)
+    _record_move(client, settings, "promotion", AliasMove(previous, version), why)
     return AliasMove(previous, version)
 
 
@@ -115,6 +129,17 @@ def rollback(settings: Settings, contract: DataContract) -> AliasMove:
     past = history(client, settings)
     if len(past) < 2:  # noqa: PLR2004
         current = past[-1] if past else "none"
+        earlier = sorted(
+            {str(move["from"]) for move in champion_moves(client, settings) if move["from"]}
+            - {current},
+            key=int,
+        )
+        if earlier:
+            raise PromotionError(
+                f"nothing to roll back to: version {current} serves and was the first "
+                f"champion; the later champions ({', '.join(earlier)}) have been rolled back "
+                "(`history` shows every move; `promote VERSION` brings one back)"
+            )
         raise PromotionError(
             f"nothing to roll back to: version {current} is the only champion there has been"
         )
@@ -128,7 +153,37 @@ def rollback(settings: Settings, contract: DataContract) -> AliasMove:
     # History first: interrupted in between, `history` still ends with the serving champion.
     client.set_registered_model_tag(settings.model_name, HISTORY_TAG, ",".join(past[:-1]))
     client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
-    return AliasMove(current, previous)
+    move = AliasMove(current, previous)
+    _record_move(client, settings, "rollback", move, "rolled back by hand")
+    return move
+
+
+def _record_move(
+    client: MlflowClient, settings: Settings, kind: str, move: AliasMove, why: str
+) -> None:
+    """One tag per move, named by its time and a random id: concurrent moves each keep theirs."""
+    at = datetime.now(UTC)
+    key = f"{MOVE_TAG_PREFIX}{at:%Y%m%dT%H%M%S%f}.{uuid.uuid4().hex[:8]}"
+    record = {
+        "kind": kind,
+        "from": move.previous,
+        "to": move.current,
+        "by": _actor(),
+        "at": at.isoformat(timespec="seconds"),
+        "why": why[:1000],
+    }
+    client.set_registered_model_tag(settings.model_name, key, json.dumps(record))
+
+
+def _actor() -> str:
+    """Who moved the alias: CI's user where CI runs it, else the account running the command."""
+    for variable in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        if os.environ.get(variable):
+            return f"{os.environ[variable]} (CI)"
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return f"uid {os.getuid()}"
 
 
 def set_challenger(settings: Settings, version: str) -> None:
