@@ -27,7 +27,7 @@ from ..config.settings import PACKAGE, Settings
 from ..config.training import TrainingConfig
 from ..contract.data_contract import DataContract, ExtraFields
 from ..contract.schemas import cast_features
-from ..core.errors import RetrainingError
+from ..core.errors import PromotionError, RetrainingError
 from ..data.files import fingerprint, read_table
 from ..data.validation import DataValidationError, ValidationReport, validate
 from ..models.explanations import typical_values
@@ -230,22 +230,29 @@ def record_and_decide(
             "check `compare`, then `promote`"
         )
         set_challenger(settings, report.candidate_version)
+    champion = report.champion_version
+    if promoted:  # only over the champion it was compared with (promote reads it again)
+        try:
+            champion = promote(
+                settings,
+                report.candidate_version,
+                why=f"retraining: {reason}",
+                compared_with=report.champion_version,
+            ).current
+        except PromotionError as error:
+            promoted, reason = False, f"refused: {error}"
     # A refused candidate keeps its decision and reasons as tags, and no alias: it never answers
     decision = "promoted" if promoted else "challenger" if held else "refused"
-    client.set_model_version_tag(settings.model_name, version.version, "decision", decision)
-    client.set_model_version_tag(
-        settings.model_name, version.version, "decision_reason", reason[:5000]
-    )
     checks_ok = sum(check.passed for check in report.candidate_checks)
-    evaluated = {  # the evaluation harness's last run, as the readiness scorecard reads it
+    tags = {
+        "decision": decision,
+        "decision_reason": reason[:5000],
+        # the evaluation harness's last run, as the readiness scorecard reads it
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "checks_passed": f"{checks_ok}/{len(report.candidate_checks)}",
     }
-    for tag, text in evaluated.items():
+    for tag, text in tags.items():
         client.set_model_version_tag(settings.model_name, version.version, tag, text)
-    champion = report.champion_version
-    if promoted:
-        champion = promote(settings, report.candidate_version, why=f"retraining: {reason}").current
     return RetrainResult(
         candidate_version=report.candidate_version,
         previous_champion=report.champion_version,

@@ -67,10 +67,29 @@ def rebaseline(settings: Settings, contract: DataContract) -> AliasMove:
 
 
 def promote(
-    settings: Settings, version: str, *, shadow_gate: bool = True, why: str = "promoted by hand"
+    settings: Settings,
+    version: str,
+    *,
+    shadow_gate: bool = True,
+    why: str = "promoted by hand",
+    compared_with: str | None = None,
 ) -> AliasMove:
-    """Make ``version`` the champion; the one before stays in the history for rollback."""
+    """Make ``version`` the champion; the one before stays in the history for rollback.
+
+    With ``compared_with`` (the champion an evaluation compared ``version`` against), the
+    champion is read again first and the move refused if it is another one by now: a
+    concurrent move must not be replaced by a version that was never compared with it.
+    """
     client = connect(settings)
+    if compared_with is not None:
+        serving = champion_version(client, settings)
+        now = None if serving is None else str(serving.version)
+        if now != compared_with:
+            raise PromotionError(
+                f"version {version} was compared with champion version {compared_with}, but "
+                f"the champion is version {now} now (moved while it was evaluated); retrain "
+                "again to compare it with the one that serves"
+            )
     try:
         client.get_model_version(settings.model_name, version)
     except MlflowException:
