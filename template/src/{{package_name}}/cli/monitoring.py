@@ -91,7 +91,7 @@ def compare(*, version: int | None = None) -> int:
     if challenger is None:
         aliased = aliased_version(connect(settings), settings, CHALLENGER)
         if aliased is None:
-            print("No challenger: `make retrain` sets one (or give --version).", file=sys.stderr)
+            print(f"No challenger: {_why_no_challenger(settings)}", file=sys.stderr)
             return 1
         challenger = str(aliased.version)
     result = paired(
@@ -102,6 +102,30 @@ def compare(*, version: int | None = None) -> int:
     path = result.write(settings.reports_dir / "comparison")
     print(f"{result.text()}\nReport: {path}")
     return 0
+
+
+def _why_no_challenger(settings: Settings) -> str:
+    """What became of the last candidate, so that "no challenger" is not a puzzle."""
+    client = connect(settings)
+    decided = [
+        version
+        for version in client.search_model_versions(f"name = '{settings.model_name}'")
+        if "decision" in version.tags
+    ]
+    if not decided:
+        return "no candidate has been evaluated yet; `make retrain` trains one (or give --version)."
+    last = max(decided, key=lambda version: int(version.version))
+    if last.tags["decision"] == "promoted":
+        return (
+            f"the last candidate, version {last.version}, was promoted: it is the champion. "
+            "A better candidate stays challenger (for shadow mode) when config/training.yaml's "
+            "evaluation.min_shadow_rows is above 0; or give --version."
+        )
+    reason = last.tags.get("decision_reason", "")[:300]
+    return (
+        f"the last candidate, version {last.version}, was {last.tags['decision']} ({reason}); "
+        "give --version to compare it anyway."
+    )
 
 
 def readiness(*, require: bool = False) -> int:
