@@ -193,11 +193,14 @@ def log_model_version(
     artifacts: dict[str, Path],
     reference: pd.DataFrame | None,
     tags: dict[str, str] | None = None,
+    version_tags: dict[str, str] | None = None,
     requirements: tuple[str, ...] = SERVING_REQUIREMENTS,
 ) -> ModelVersion:
     """Log a pyfunc model (models from code) with its artifacts and reference data; register it.
 
-    The new version gets no alias: promotion is a separate, deliberate step.
+    ``tags`` go to the run, ``version_tags`` to the new version, set as it is created (a retry
+    can find it by them). The new version gets no alias: promotion is a separate, deliberate
+    step.
     """
     client = connect(settings)
     with (
@@ -216,13 +219,22 @@ def log_model_version(
             signature=model_signature(contract),
             input_example=records_frame(example_records(contract), contract),
             pip_requirements=[f"{name}=={version(name)}" for name in requirements],
-            registered_model_name=settings.model_name,
         )
-    number = str(info.registered_model_version)
-    client.set_model_version_tag(
-        settings.model_name, number, SCHEMA_TAG, schema_fingerprint(contract)
-    )
-    return client.get_model_version(settings.model_name, number)
+    labels = {SCHEMA_TAG: schema_fingerprint(contract), **(version_tags or {})}
+    registered = mlflow.register_model(info.model_uri, settings.model_name, tags=labels)
+    return client.get_model_version(settings.model_name, str(registered.version))
+
+
+def version_tagged(settings: Settings, name: str, value: str) -> ModelVersion | None:
+    """The newest version whose tag ``name`` is ``value``, or None."""
+    found = [
+        registered
+        for registered in client_for(settings).search_model_versions(
+            f"name = '{settings.model_name}'"
+        )
+        if registered.tags.get(name) == value
+    ]
+    return max(found, key=lambda registered: int(registered.version), default=None)
 
 
 SCHEMA_TAG = "input_schema"

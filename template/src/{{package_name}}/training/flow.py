@@ -3,7 +3,8 @@
 Without ``PREFECT_API_URL`` the flow runs on a temporary local server (state in ``.local/``);
 with one, ``retrain --serve`` serves it from this process, and ``retrain --deploy`` deploys it to
 a work pool whose worker runs it, each with a schedule and a trigger on the monitoring job's
-drift event. Steps that talk to the registry or a database retry with back-off. Invalid data
+drift event. Steps that talk to the registry or a database retry transient errors with
+back-off; a registration retried finds its version by the flow run's id. Invalid data
 stops the flow before training; the champion only moves in the last step, in one registry call.
 """
 
@@ -17,8 +18,9 @@ from typing import Any
 import joblib
 import mlflow
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -27,7 +29,7 @@ from ..config.settings import PACKAGE, Settings
 from ..config.training import TrainingConfig
 from ..contract.data_contract import DataContract, ExtraFields
 from ..contract.schemas import cast_features
-from ..core.errors import PromotionError, RetrainingError
+from ..core.errors import PromotionError, RetrainingError, is_transient
 from ..data.files import fingerprint, read_table
 from ..data.validation import DataValidationError, ValidationReport, validate
 from ..models.explanations import typical_values
@@ -38,6 +40,7 @@ from ..models.registry import (
     champion_version,
     connect,
     log_model_version,
+    version_tagged,
 )
 from ..monitoring.alerts import Alert
 from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
@@ -52,8 +55,21 @@ from {PACKAGE}.models.trained_model import TrainedModel
 
 mlflow.models.set_model(TrainedModel())
 """
-EXTERNAL = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}
-"""Retry policy for steps that touch the registry or a database."""
+FLOW_RUN_TAG = "flow_run_id"
+"""Model version tag: the Prefect flow run that registered the candidate."""
+
+
+def _transient(_task: object, _run: object, state: State[Any]) -> bool:
+    """Retry what a second try may fix (the network, a database away), nothing else."""
+    return isinstance(state.data, BaseException) and is_transient(state.data)
+
+
+EXTERNAL: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_condition_fn": _transient,
+}
+"""Retry policy for steps that touch the registry or a database: transient errors only."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +136,18 @@ def register_candidate(
 ) -> str:
     """Log the candidate with its training data as reference; returns its version.
 
-    It gets no alias here: only the decision makes it `challenger` or `champion`.
+    It gets no alias here: only the decision makes it `challenger` or `champion`. The version
+    is tagged with the flow run's id as it is created, so a retry after a registration whose
+    answer was lost finds it instead of registering a second one.
     """
     settings, contract = setup.settings, setup.contract
-    return register_pipeline(settings, contract, pipeline, training, facts)
+    run = str(flow_run.id) if flow_run.id else None
+    if run is not None:
+        earlier = version_tagged(settings, FLOW_RUN_TAG, run)
+        if earlier is not None:
+            return str(earlier.version)
+    tags = {} if run is None else {FLOW_RUN_TAG: run}
+    return register_pipeline(settings, contract, pipeline, training, facts, version_tags=tags)
 
 
 def register_pipeline(
@@ -132,6 +156,8 @@ def register_pipeline(
     pipeline: Pipeline,
     training: pd.DataFrame,
     tags: dict[str, str],
+    *,
+    version_tags: dict[str, str] | None = None,
 ) -> str:
     """Register a fitted pipeline with its training data and typical values; its version."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -150,6 +176,7 @@ def register_pipeline(
             },
             reference=training,
             tags=tags,
+            version_tags=version_tags,
             requirements=(*SERVING_REQUIREMENTS, "scikit-learn"),
         )
     return str(version.version)
