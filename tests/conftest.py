@@ -80,6 +80,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def debian_tool(*names: str, package: str) -> str:
+    """The first of ``names`` on PATH. Missing, the test fails under CI (`.ci/run` installs
+    Debian's ``package``) and is skipped elsewhere."""
+    found = next(filter(None, map(shutil.which, names)), None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{names[0]} is missing: .ci/run installs it from Debian's {package}")
+        pytest.skip(f"{names[0]} is not installed (Debian: apt-get install {package})")
+    return found
+
+
 def copier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the copier command line as a team does, with no terminal to prompt on."""
     return subprocess.run(
@@ -97,6 +108,14 @@ def render(destination: Path, answers: dict[str, str]) -> subprocess.CompletedPr
     """`copier copy --defaults` of the working tree (HEAD plus uncommitted changes)."""
     data = [f"--data={name}={value}" for name, value in answers.items()]
     return copier("copy", "--defaults", "--vcs-ref=HEAD", *data, str(TEMPLATE), str(destination))
+
+
+def rendered(factory: pytest.TempPathFactory, folder: str) -> Path:
+    """A project rendered with the default answers (no environment: for static checks)."""
+    path = factory.mktemp(folder) / "project"
+    result = render(path, DEFAULT_ANSWERS)
+    assert result.returncode == 0, result.stderr
+    return path
 
 
 class Project:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_ANSWERS, render
+from conftest import DEFAULT_ANSWERS, rendered
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PACKAGE = DEFAULT_ANSWERS["package_name"]
@@ -13,10 +13,7 @@ PACKAGE = DEFAULT_ANSWERS["package_name"]
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("benchmarks") / "project"
-    result = render(path, DEFAULT_ANSWERS)
-    assert result.returncode == 0, result.stderr
-    return path / "src"
+    return rendered(tmp_path_factory, "benchmarks") / "src"
 
 
 def module_file(source: Path, dotted: str) -> Path | None:

@@ -4,8 +4,6 @@ Prometheus configuration and alert rules with promtool, the Grafana provisioning
 
 import configparser
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DEFAULT_ANSWERS, render
+from conftest import DEFAULT_ANSWERS, debian_tool, rendered
 
 BIN = Path(sys.executable).parent
 PACKAGE = DEFAULT_ANSWERS["package_name"]
@@ -21,10 +19,7 @@ PACKAGE = DEFAULT_ANSWERS["package_name"]
 
 @pytest.fixture(scope="module")
 def deploy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("deploy") / "project"
-    result = render(path, DEFAULT_ANSWERS)
-    assert result.returncode == 0, result.stderr
-    return path / "deploy"
+    return rendered(tmp_path_factory, "deploy") / "deploy"
 
 
 def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,12 +27,7 @@ def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing: .ci/run installs it from Debian's prometheus package")
-        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
-    return found
+    return debian_tool("promtool", package="prometheus")
 
 
 def test_compose_file_matches_the_compose_specification(deploy: Path) -> None:

@@ -4,9 +4,7 @@ The workshop (test_workshop.py) walks one project through validation, drift, ret
 rollback and the Bento."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -16,7 +14,7 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
-from conftest import Project, free_port
+from conftest import Project, debian_tool, free_port
 from processes import start, stop
 
 MATRIX = [
@@ -131,12 +129,7 @@ def test_readme_curl_gets_a_prediction_from_the_baseline(
 
 def chromium() -> str:
     """Debian's Chromium; .ci/run installs it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    return found
+    return debian_tool("chromium", "chromium-browser", package="chromium")
 
 
 def test_the_service_pages_load_nothing_from_another_origin(make_project: MakeProject) -> None:

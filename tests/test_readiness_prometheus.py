@@ -2,21 +2,14 @@
 scraping a generated project's real service."""
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from conftest import DEFAULT_ANSWERS, Project, free_port
+from conftest import DEFAULT_ANSWERS, Project, debian_tool, free_port
 from processes import start, stop
 from test_workshop import wait_until_ready
 
-PROMETHEUS = shutil.which("prometheus")
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None, reason="prometheus is not installed (Debian: apt-get install prometheus)"
-)
 PACKAGE = DEFAULT_ANSWERS["package_name"]
 
 
@@ -29,6 +22,7 @@ def serving(project: Project, env: dict[str, str], reports: Path) -> dict[str, s
 def test_the_serving_slos_are_read_from_prometheus(
     make_project: Callable[..., Project], tmp_path: Path
 ) -> None:
+    prometheus = debian_tool("prometheus", package="prometheus")
     project = make_project()
     port, prometheus_port = free_port(), free_port()
     # the project's own state stays as it was: this test's log and reports are its own
@@ -53,7 +47,7 @@ def test_the_serving_slos_are_read_from_prometheus(
         )
         scraper = start(
             [
-                str(PROMETHEUS),
+                prometheus,
                 f"--config.file={config}",
                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{prometheus_port}",
