@@ -413,6 +413,7 @@ def serve_deployment(settings: Settings) -> None:
     retrain.serve(
         name="retrain",
         cron=settings.retrain_cron,
+        global_limit=1,  # one run at a time: a drift alert during a scheduled run waits
         triggers=[DeploymentEventTrigger(expect={DRIFT_EVENT})],
     )
 
@@ -440,6 +441,7 @@ def deploy_to_work_pool(settings: Settings, working_dir: Path) -> str:
         name="retrain",
         work_pool_name=pool,
         cron=settings.retrain_cron,
+        concurrency_limit=1,  # one run at a time: a drift alert during a scheduled run waits
         triggers=[DeploymentEventTrigger(expect={DRIFT_EVENT})],
         job_variables={"working_dir": str(working_dir.resolve())},
         entrypoint_type=EntrypointType.MODULE_PATH,
