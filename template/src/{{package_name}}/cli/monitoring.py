@@ -1,5 +1,6 @@
-"""`monitor` and `compare`: live traffic against the champion's reference and the challenger."""
+"""`monitor`, `compare` and `readiness`: live traffic, the challenger, production readiness."""
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,6 +150,9 @@ def readiness(*, require: bool = False) -> int:
     from ..config.readiness import ReadinessConfig  # noqa: PLC0415 - only for this command
     from ..monitoring.readiness import scorecard  # noqa: PLC0415
 
+    # A registry that does not answer is "unknown" in seconds, not after MLflow's minutes of retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     settings = Settings()
     config = ReadinessConfig.load(settings.readiness_config_path)
     card = scorecard(settings, config, root=Path.cwd())
