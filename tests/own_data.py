@@ -169,10 +169,13 @@ def take_ownership(project: Project) -> None:
 
 
 def label(port: int, results: Any, outcomes: pd.Series) -> None:
-    """Send each answered prediction's true outcome to /feedback, as the team's system does."""
+    """Send each answered prediction's true outcome to /feedback, as the team's system does:
+    only those it knows (a table may have rows without a target)."""
     values = json.loads(outcomes.to_json(orient="records"))
     for result, outcome in zip(results, values, strict=True):
-        post(port, {"prediction_id": result["prediction_id"], "outcome": outcome}, "/feedback")
+        if outcome is not None:
+            body = {"prediction_id": result["prediction_id"], "outcome": outcome}
+            post(port, body, "/feedback")
 
 
 SHIFTED_RECORDS = 320
