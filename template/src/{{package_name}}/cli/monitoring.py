@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from ..config.settings import Settings
 from ..contract.data_contract import DataContract
 from ..data.files import read_table
-from ..models.registry import CHALLENGER, aliased_version, champion_reference, connect
+from ..models.registry import (
+    CHALLENGER,
+    aliased_version,
+    champion_reference,
+    connect,
+    tagged_versions,
+)
 from ..monitoring.alerts import notifiers
 from ..monitoring.comparison import compare as paired
 from ..monitoring.report import log_to_mlflow, write_reports
@@ -107,15 +113,10 @@ def compare(*, version: int | None = None) -> int:
 
 def _why_no_challenger(settings: Settings) -> str:
     """What became of the last candidate, so that "no challenger" is not a puzzle."""
-    client = connect(settings)
-    decided = [
-        version
-        for version in client.search_model_versions(f"name = '{settings.model_name}'")
-        if "decision" in version.tags
-    ]
+    decided = tagged_versions(connect(settings), settings, "decision")
     if not decided:
         return "no candidate has been evaluated yet; `make retrain` trains one (or give --version)."
-    last = max(decided, key=lambda version: int(version.version))
+    last = decided[-1]
     if last.tags["decision"] == "promoted":
         return (
             f"the last candidate, version {last.version}, was promoted: it is the champion. "

@@ -96,6 +96,17 @@ def generate(
     return features.assign(**{str(target.name): target.to_numpy()})
 
 
+def is_shipped_sample(source: str, sample_dir: Path, root: Path | None = None) -> bool:
+    """Whether the data ``source`` (a path, or ``table:NAME``) is in the sample's folder.
+
+    Relative paths are taken from ``root`` (default: the working directory).
+    """
+    if source.startswith("table:"):
+        return False
+    base = root or Path.cwd()
+    return (base / source).resolve().is_relative_to((base / sample_dir).resolve())
+
+
 def fits_sample(contract: DataContract) -> bool:
     """Whether ``contract`` still describes the shipped sample (its columns, in order)."""
     return list(generate(contract.problem_type, 1).columns) == contract.columns

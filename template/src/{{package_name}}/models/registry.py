@@ -225,16 +225,16 @@ def log_model_version(
     return client.get_model_version(settings.model_name, str(registered.version))
 
 
-def version_tagged(settings: Settings, name: str, value: str) -> ModelVersion | None:
-    """The newest version whose tag ``name`` is ``value``, or None."""
+def tagged_versions(
+    client: MlflowClient, settings: Settings, tag: str, value: str | None = None
+) -> list[ModelVersion]:
+    """The versions carrying ``tag`` (with ``value``, when given), oldest first."""
     found = [
         registered
-        for registered in client_for(settings).search_model_versions(
-            f"name = '{settings.model_name}'"
-        )
-        if registered.tags.get(name) == value
+        for registered in client.search_model_versions(f"name = '{settings.model_name}'")
+        if tag in registered.tags and value in (None, registered.tags[tag])
     ]
-    return max(found, key=lambda registered: int(registered.version), default=None)
+    return sorted(found, key=lambda registered: int(registered.version))
 
 
 SCHEMA_TAG = "input_schema"

@@ -26,8 +26,9 @@ from ..audit.prediction_log import feedback, predictions
 from ..config.readiness import CRITERIA, ReadinessConfig
 from ..config.settings import PACKAGE, Settings
 from ..contract.data_contract import DataContract
-from ..data.sample import fits_sample
-from ..models.registry import CHAMPION, aliased_version, champion_moves
+from ..core.sqlite_files import sqlite_file
+from ..data.sample import fits_sample, is_shipped_sample
+from ..models.registry import CHAMPION, aliased_version, champion_moves, tagged_versions
 
 CODEOWNERS = (Path(".github/CODEOWNERS"), Path(".gitlab/CODEOWNERS"), Path("CODEOWNERS"))
 RUNBOOK = Path("docs/runbook.md")
@@ -179,10 +180,9 @@ class _NoRegistryError(Exception):
 def _client(evidence: Evidence) -> MlflowClient:
     """A client of the registry, without creating a local one that does not exist."""
     uri = evidence.settings.mlflow_tracking_uri
-    if uri.startswith("sqlite:///"):
-        path = Path(uri.removeprefix("sqlite:///"))
-        if not (path if path.is_absolute() else evidence.root / path).is_file():
-            raise _NoRegistryError(f"no registry yet at {path} (`make setup` creates it)")
+    path = sqlite_file(uri)
+    if path is not None and not (evidence.root / path).is_file():
+        raise _NoRegistryError(f"no registry yet at {path} (`make setup` creates it)")
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -205,20 +205,14 @@ def _edge_cases(evidence: Evidence) -> Criterion:
     )
     limit = timedelta(days=evidence.config.max_evaluation_age_days)
     try:
-        client = _client(evidence)
-        name = evidence.settings.model_name
-        evaluated = [
-            version
-            for version in client.search_model_versions(f"name = '{name}'")
-            if "evaluated_at" in version.tags
-        ]
+        evaluated = tagged_versions(_client(evidence), evidence.settings, "evaluated_at")
     except (_NoRegistryError, MlflowException, OSError) as error:
         return Criterion("edge_cases", title, Status.UNKNOWN, _registry_reason(error), to_meet)
     if not evaluated:
         return Criterion(
             "edge_cases", title, Status.NOT_MET, "no candidate has been evaluated yet", to_meet
         )
-    last = max(evaluated, key=lambda version: version.tags["evaluated_at"])
+    last = evaluated[-1]
     when = datetime.fromisoformat(last.tags["evaluated_at"])
     found = (
         f"version {last.version} evaluated {when:%Y-%m-%d %H:%M} UTC ({_age(when, evidence.now)} "
@@ -319,10 +313,7 @@ def _real_data(evidence: Evidence) -> Criterion:
             f"champion version {champion.version} records no data source (registered before 0.3.0)"
         )
         return Criterion("real_data", title, Status.UNKNOWN, found, to_meet)
-    sample = (evidence.root / settings.sample_data_dir).resolve()
-    shipped = not source.startswith("table:") and (evidence.root / source).resolve().is_relative_to(
-        sample
-    )
+    shipped = is_shipped_sample(source, settings.sample_data_dir, evidence.root)
     found = f"champion version {champion.version} learned from {source}"
     if shipped:
         return Criterion(
@@ -366,12 +357,11 @@ def _feedback(evidence: Evidence) -> Criterion:
 
 def _count_since(url: str, root: Path, since: datetime) -> tuple[int, int]:
     """Predictions made since ``since``, and first outcomes received since then."""
-    if url.startswith("sqlite:///"):
-        named = Path(url.removeprefix("sqlite:///"))
-        path = named if named.is_absolute() else root / named
-        if not path.is_file():
+    named = sqlite_file(url)
+    if named is not None:
+        if not (root / named).is_file():
             raise FileNotFoundError(f"no prediction log yet at {named}")
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"  # read only: never creates or migrates
+        url = f"sqlite:///file:{root / named}?mode=ro&uri=true"  # read only: never creates
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:

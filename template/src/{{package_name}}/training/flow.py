@@ -31,6 +31,7 @@ from ..contract.data_contract import DataContract, ExtraFields
 from ..contract.schemas import cast_features
 from ..core.errors import PromotionError, RetrainingError, is_transient
 from ..data.files import fingerprint, read_table
+from ..data.sample import is_shipped_sample
 from ..data.validation import DataValidationError, ValidationReport, validate
 from ..models.explanations import typical_values
 from ..models.pipeline import train
@@ -38,9 +39,10 @@ from ..models.registry import (
     CHAMPION,
     SERVING_REQUIREMENTS,
     champion_version,
+    client_for,
     connect,
     log_model_version,
-    version_tagged,
+    tagged_versions,
 )
 from ..monitoring.alerts import Alert
 from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
@@ -143,9 +145,9 @@ def register_candidate(
     settings, contract = setup.settings, setup.contract
     run = str(flow_run.id) if flow_run.id else None
     if run is not None:
-        earlier = version_tagged(settings, FLOW_RUN_TAG, run)
-        if earlier is not None:
-            return str(earlier.version)
+        earlier = tagged_versions(client_for(settings), settings, FLOW_RUN_TAG, run)
+        if earlier:
+            return str(earlier[-1].version)
     tags = {} if run is None else {FLOW_RUN_TAG: run}
     return register_pipeline(settings, contract, pipeline, training, facts, version_tags=tags)
 
@@ -318,8 +320,7 @@ def training_source(settings: Settings, data: str | None = None) -> str:
         if settings.training_table
         else str(settings.training_data)
     )
-    sample = settings.sample_data_dir.resolve()
-    shipped = not source.startswith("table:") and Path(source).resolve().is_relative_to(sample)
+    shipped = is_shipped_sample(source, settings.sample_data_dir)
     if shipped and settings.mlflow_tracking_uri.startswith(REMOTE_REGISTRY):
         raise RetrainingError(
             f"retrain: the registry {settings.mlflow_tracking_uri} is remote and the data is the "
