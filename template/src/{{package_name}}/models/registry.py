@@ -21,7 +21,12 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 
 from ..config.settings import PACKAGE, Settings
 from ..contract.data_contract import DataContract
@@ -133,14 +138,24 @@ def connect(settings: Settings) -> MlflowClient:
 
 
 def experiment_id(client: MlflowClient, settings: Settings) -> str:
-    """The project's experiment, created on first use."""
+    """The project's experiment, created on first use.
+
+    Another process may create it between the read and the create, and a create retried after
+    a slow answer finds its own first attempt: both read the experiment that now exists.
+    """
     existing = client.get_experiment_by_name(settings.model_name)
     if existing is not None:
         return str(existing.experiment_id)
     location = None
     if _is_local_store(settings.mlflow_tracking_uri):
         location = settings.mlflow_artifact_dir.resolve().as_uri()
-    return str(client.create_experiment(settings.model_name, artifact_location=location))
+    try:
+        return str(client.create_experiment(settings.model_name, artifact_location=location))
+    except MlflowException as error:
+        created = client.get_experiment_by_name(settings.model_name)
+        if _error_code(error) != RESOURCE_ALREADY_EXISTS or created is None:
+            raise
+        return str(created.experiment_id)
 
 
 def _error_code(error: MlflowException) -> int:
