@@ -1,7 +1,7 @@
 """Retraining, evaluation and promotion.
 
 The Prefect flow (validate, train, evaluate, promote or refuse), the evaluation against the
-champion, and moves of the registry's aliases.
+champion, moves of the registry's aliases, and the lock that keeps runs from overlapping.
 
 May import every layer below it: `monitoring`, `serving`, `audit`, `models`, `data`, `config`,
 `contract`, `core`. Never `cli`.

@@ -4,8 +4,9 @@ Without ``PREFECT_API_URL`` the flow runs on a temporary local server (state in 
 with one, ``retrain --serve`` serves it from this process, and ``retrain --deploy`` deploys it to
 a work pool whose worker runs it, each with a schedule and a trigger on the monitoring job's
 drift event. Steps that talk to the registry or a database retry transient errors with
-back-off; a registration retried finds its version by the flow run's id. Invalid data
-stops the flow before training; the champion only moves in the last step, in one registry call.
+back-off; a registration retried finds its version by the flow run's id. Runs never overlap:
+each holds the project's retraining lock (``run_lock``). Invalid data stops the flow before
+training; the champion only moves in the last step, in one registry call.
 """
 
 import json
@@ -47,6 +48,7 @@ from ..models.registry import (
 from ..monitoring.alerts import Alert
 from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
 from .promotion import promote, set_challenger, shadow_rows_needed
+from .run_lock import retraining_lock
 
 DRIFT_EVENT = f"{PACKAGE}.drift.detected"
 """The event the monitoring job emits on a drift alert; the deployment listens for it."""
@@ -333,8 +335,13 @@ def training_source(settings: Settings, data: str | None = None) -> str:
 @flow(name=f"{PACKAGE}-retrain", log_prints=True)
 def retrain(data: str | None = None) -> dict[str, Any]:
     """Validate ``data`` (default: APP_TRAINING_DATA), train, evaluate, promote or refuse."""
-    logger = get_run_logger()
     settings = Settings()
+    with retraining_lock(settings):
+        return _retrain(settings, data)
+
+
+def _retrain(settings: Settings, data: str | None) -> dict[str, Any]:
+    logger = get_run_logger()
     contract = DataContract.load(settings.contract_path)
     config = TrainingConfig.load(settings.training_config_path, contract)
     source = training_source(settings, data)
