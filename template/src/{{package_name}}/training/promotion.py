@@ -5,8 +5,10 @@ alias is one registry call, so a promotion is either done or not: there is no ha
 history is written on the side of that call that keeps it consistent if a run stops in between:
 `history` always ends with the version the alias points at.
 
-Every move also leaves a record of its own (a tag ``champion_move.<when>.<id>``: from, to, who,
-when, why), which nothing rewrites: the readiness scorecard reads rollbacks from them.
+Every move holds the champion lock (``run_lock``) from its first read to its last write, so two
+moves at once happen one after the other. Every move also leaves a record of its own (a tag
+``champion_move.<when>.<id>``: from, to, who, when, why), which nothing rewrites: the readiness
+scorecard reads rollbacks from them.
 """
 
 import getpass
@@ -33,6 +35,7 @@ from ..models.registry import (
     contract_mismatch,
     log_baseline,
 )
+from .run_lock import champion_lock
 
 HISTORY_TAG = "champion_history"
 
@@ -78,8 +81,16 @@ def promote(
 
     With ``compared_with`` (the champion an evaluation compared ``version`` against), the
     champion is read again first and the move refused if it is another one by now: a
-    concurrent move must not be replaced by a version that was never compared with it.
+    concurrent move must not be replaced by a version that was never compared with it. The
+    move holds the champion lock: nothing else moves the alias between that read and the move.
     """
+    with champion_lock(settings):
+        return _promote(settings, version, shadow_gate, why, compared_with)
+
+
+def _promote(
+    settings: Settings, version: str, shadow_gate: bool, why: str, compared_with: str | None
+) -> AliasMove:
     client = connect(settings)
     if compared_with is not None:
         serving = champion_version(client, settings)
@@ -143,7 +154,13 @@ def rollback(settings: Settings, contract: DataContract) -> AliasMove:
     """Point ``champion`` back at the version that was champion before the current one.
 
     Refused if that version was registered for another contract: the service could not use it.
+    Holds the champion lock, as a promotion does.
     """
+    with champion_lock(settings):
+        return _rollback(settings, contract)
+
+
+def _rollback(settings: Settings, contract: DataContract) -> AliasMove:
     client = connect(settings)
     past = history(client, settings)
     if len(past) < 2:  # noqa: PLR2004
