@@ -60,8 +60,8 @@ def infer(
     problem_type
         Force the problem type instead of guessing it from the target.
     holdout
-        A held-out file of the same table for retraining's evaluation (default: 20% of the
-        training data).
+        A held-out file of the same table: checked by `validate`, and retraining's comparison
+        set with `evaluation.holdout: file` (default: the newest 20% of the training data).
     name
         Contract name (default: the file's name).
     output

@@ -15,7 +15,7 @@ from ..contract.data_contract import ExtraFields
 PACKAGE = __name__.split(".")[0]
 
 HOLDOUT_SPLIT = "split"
-"""``APP_HOLDOUT_DATA=split``: hold out 20% of the training data instead of a fixed file."""
+"""``APP_HOLDOUT_DATA=split``: no fixed held-out file (retraining holds out the newest rows)."""
 
 
 class Settings(BaseSettings):
@@ -172,8 +172,9 @@ class Settings(BaseSettings):
     )
     holdout_data: Path = Field(
         default=Path("data/sample/holdout.csv"),
-        description="Fixed held-out set on which candidate and champion are compared; `split` "
-        "(or a path that does not exist) holds out 20% of the training data instead.",
+        description="Fixed held-out set: checked by `validate`, and the rows candidate and "
+        "champion are compared on when config/training.yaml says `evaluation.holdout: file`; "
+        "`split` (or a path that does not exist): the newest rows of the training data.",
     )
     training_table: str | None = Field(
         default=None,

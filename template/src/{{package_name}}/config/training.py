@@ -58,11 +58,35 @@ class ModelConfig(StrictModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class HoldoutPolicy(StrEnum):
+    """Which labelled rows candidate and champion are compared on."""
+
+    NEWEST = "newest"
+    """The newest ``holdout_share`` of each run's data: the comparison follows the data."""
+    FILE = "file"
+    """APP_HOLDOUT_DATA as it is: a curated set the team refreshes itself."""
+
+
+class Undecided(StrEnum):
+    """What becomes of a candidate the gate cannot decide on (too few rows, a wide interval)."""
+
+    REFUSE = "refuse"
+    CHALLENGER = "challenger"
+
+
 class EvaluationConfig(StrictModel):
     """How a candidate is judged against the champion."""
 
     primary_metric: str
     min_improvement: float = Field(default=0.01, ge=0)
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+    """The interval of the candidate's gain that must clear ``min_improvement``."""
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
+    min_holdout_rows: int = Field(default=50, ge=10)
+    """Fewer labelled held-out rows and the gate cannot decide."""
+    holdout: HoldoutPolicy = HoldoutPolicy.NEWEST
+    holdout_share: float = Field(default=0.2, gt=0, le=0.5)
+    undecided: Undecided = Undecided.REFUSE
     min_shadow_rows: int = Field(default=0, ge=0)
     """Above 0: a version is promoted only with this many shadow predictions logged."""
 

@@ -6,6 +6,7 @@ what would be served.
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,10 @@ import pandas as pd
 from sklearn import metrics as sk
 
 from ..config.training import LOWER_IS_BETTER, METRICS, BehaviourCheck, TrainingConfig
-from ..contract.data_contract import DataContract, FeatureType, ProblemType
+from ..contract.data_contract import DataContract, FeatureType
 from ..contract.schemas import cast_features
 from ..models.explanations import typical_values
 from ..models.registry import Predictor
-from ..models.scoring import answer_quality
 
 
 def _positive_probability(output: pd.DataFrame, positive: str) -> np.ndarray:
@@ -27,41 +27,146 @@ def _positive_probability(output: pd.DataFrame, positive: str) -> np.ndarray:
     return np.where(output["prediction"].astype(str) == positive, confidence, 1 - confidence)
 
 
-def _measured(value: float | None) -> float:
-    if value is None:
-        raise ValueError("no labelled rows to evaluate")
-    return value
+RowMetric = Callable[[np.ndarray], float]
+"""A metric of one model's answers on some of the held-out rows, given by their positions."""
+
+
+def metric_on_rows(
+    metric: str, output: pd.DataFrame, truth: pd.Series, contract: DataContract
+) -> RowMetric:
+    """``metric`` of ``output`` against ``truth``, for any subset of the rows.
+
+    NaN where the metric is undefined on the subset (ROC AUC on rows of one class).
+    """
+    if metric in ("mae", "rmse", "r2"):
+        return _regression_metric(metric, output, truth)
+    return _classification_metric(metric, output, truth, contract)
+
+
+def _regression_metric(metric: str, output: pd.DataFrame, truth: pd.Series) -> RowMetric:
+    predicted = pd.to_numeric(output["prediction"]).to_numpy(dtype="float64")
+    actual = pd.to_numeric(truth).to_numpy(dtype="float64")
+    if metric == "mae":
+        return lambda rows: float(np.mean(np.abs(predicted[rows] - actual[rows])))
+    if metric == "rmse":
+        return lambda rows: float(np.sqrt(np.mean((predicted[rows] - actual[rows]) ** 2)))
+
+    def r2(rows: np.ndarray) -> float:
+        spread = float(np.sum((actual[rows] - actual[rows].mean()) ** 2))
+        error = float(np.sum((predicted[rows] - actual[rows]) ** 2))
+        return math.nan if spread == 0 else 1 - error / spread
+
+    return r2
+
+
+def _classification_metric(
+    metric: str, output: pd.DataFrame, truth: pd.Series, contract: DataContract
+) -> RowMetric:
+    labels = output["prediction"].astype(str).to_numpy()
+    actual = truth.astype(str).to_numpy()
+    if metric == "accuracy":
+        right = labels == actual
+        return lambda rows: float(right[rows].mean())
+    classes = list(contract.target.classes or ())
+    if metric == "f1_macro":
+        return lambda rows: float(np.mean([_f1(actual[rows], labels[rows], c) for c in classes]))
+    positive = contract.target.positive or classes[1]
+    if metric == "f1":
+        return lambda rows: _f1(actual[rows], labels[rows], positive)
+    is_positive = actual == positive
+    probability = _positive_probability(output, positive)
+    return lambda rows: _roc_auc(is_positive[rows], probability[rows])
+
+
+def _f1(actual: np.ndarray, labels: np.ndarray, kind: str) -> float:
+    """F1 of class ``kind``; 0 where it is neither predicted nor true (scikit-learn's 0/0)."""
+    hits = int(np.sum((labels == kind) & (actual == kind)))
+    either = int(np.sum(labels == kind) + np.sum(actual == kind))
+    return 0.0 if either == 0 else 2 * hits / either
+
+
+def _roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC as the rank statistic (ties count half), as scikit-learn's; NaN for one class."""
+    positives = int(positive.sum())
+    negatives = len(positive) - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    _, where, counts = np.unique(score, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[where]  # 1-based, ties averaged
+    above = float(ranks[positive].sum()) - positives * (positives + 1) / 2
+    return above / (positives * negatives)
 
 
 def score_metrics(
     output: pd.DataFrame, truth: pd.Series, contract: DataContract
 ) -> dict[str, float]:
     """Every metric of the problem type, for predictions ``output`` against ``truth``."""
-    problem = contract.problem_type
-    if problem is ProblemType.REGRESSION:
-        predicted = pd.to_numeric(output["prediction"]).to_numpy()
-        actual = pd.to_numeric(truth).to_numpy()
-        return {
-            "mae": _measured(answer_quality(zip(predicted, actual, strict=True), regression=True)),
-            "rmse": float(math.sqrt(sk.mean_squared_error(actual, predicted))),
-            "r2": float(sk.r2_score(actual, predicted)),
-        }
-    predicted_labels = output["prediction"].astype(str).to_numpy()
-    actual_labels = truth.astype(str).to_numpy()
-    pairs = zip(predicted_labels, actual_labels, strict=True)
-    found = {"accuracy": _measured(answer_quality(pairs, regression=False))}
-    classes = list(contract.target.classes or ())
-    if problem is ProblemType.BINARY_CLASSIFICATION:
-        positive = contract.target.positive or classes[1]
-        found["f1"] = float(sk.f1_score(actual_labels, predicted_labels, pos_label=positive))
-        found["roc_auc"] = float(
-            sk.roc_auc_score(actual_labels == positive, _positive_probability(output, positive))
-        )
-    else:
-        found["f1_macro"] = float(
-            sk.f1_score(actual_labels, predicted_labels, labels=classes, average="macro")
-        )
-    return {name: found[name] for name in METRICS[problem]}
+    if len(truth) == 0:
+        raise ValueError("no labelled rows to evaluate")
+    every_row = np.arange(len(truth))
+    return {
+        name: metric_on_rows(name, output, truth, contract)(every_row)
+        for name in METRICS[contract.problem_type]
+    }
+
+
+@dataclass(frozen=True)
+class GainInterval:
+    """The candidate's gain on the primary metric, with its paired bootstrap interval.
+
+    Positive is better, in the metric's own units (for MAE: how much smaller the error is).
+    """
+
+    metric: str
+    gain: float
+    low: float
+    high: float
+    confidence: float
+    rows: int
+    resamples: int
+
+    def describe(self) -> str:
+        """``+0.0420 [+0.0210, +0.0630] at 95%``."""
+        return f"{self.gain:+.4f} [{self.low:+.4f}, {self.high:+.4f}] at {self.confidence:.0%}"
+
+
+def paired_gain(
+    candidate: pd.DataFrame,
+    champion: pd.DataFrame,
+    truth: pd.Series,
+    contract: DataContract,
+    config: TrainingConfig,
+    *,
+    seed: int = 0,
+) -> GainInterval:
+    """The candidate's gain over the champion on the same rows, with its bootstrap interval.
+
+    Each resample draws rows with replacement and scores both models on the same draw (a
+    paired comparison: the rows' difficulty cancels out). The interval is the resamples'
+    percentiles; the seed makes a rerun give the same interval.
+    """
+    evaluation = config.evaluation
+    metric = evaluation.primary_metric
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    of_candidate = metric_on_rows(metric, candidate, truth, contract)
+    of_champion = metric_on_rows(metric, champion, truth, contract)
+    rows = len(truth)
+    every_row = np.arange(rows)
+    gain = sign * (of_candidate(every_row) - of_champion(every_row))
+    random = np.random.default_rng(seed)
+    resamples = evaluation.bootstrap_resamples
+    gains = np.empty(resamples)
+    for index in range(resamples):  # one draw at a time: memory stays that of one draw
+        draw = random.integers(0, rows, size=rows)
+        gains[index] = sign * (of_candidate(draw) - of_champion(draw))
+    gains = gains[np.isfinite(gains)]
+    if len(gains) < resamples / 2:  # e.g. ROC AUC on rows of one class
+        return GainInterval(metric, gain, -math.inf, math.inf, evaluation.confidence, rows, 0)
+    tail = (1 - evaluation.confidence) / 2
+    low, high = np.quantile(gains, [tail, 1 - tail])
+    return GainInterval(
+        metric, gain, float(low), float(high), evaluation.confidence, rows, len(gains)
+    )
 
 
 def boundary_records(base: dict[str, Any], contract: DataContract) -> pd.DataFrame:
@@ -135,32 +240,46 @@ def behaviour(
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether the candidate replaces the champion, and why."""
+    """Whether the candidate replaces the champion, and why.
+
+    ``undecided``: the gate could not tell (too few rows, or an interval across the margin).
+    """
 
     promote: bool
     reason: str
+    undecided: bool = False
 
 
-def decide(
-    candidate: dict[str, float],
-    champion: dict[str, float],
-    checks: list[CheckResult],
-    config: TrainingConfig,
-) -> Decision:
-    """Promote only past the margin on the primary metric, and with every check passed."""
-    metric = config.evaluation.primary_metric
-    margin = config.evaluation.min_improvement
-    gain = candidate[metric] - champion[metric]
-    if metric in LOWER_IS_BETTER:
-        gain = -gain
-    verdict = f"{metric} {candidate[metric]:.4f} vs champion {champion[metric]:.4f}"
+def decide(interval: GainInterval, checks: list[CheckResult], config: TrainingConfig) -> Decision:
+    """Promote only if every check passed and the whole interval of the gain clears the margin.
+
+    Refuse if a check failed or the interval lies below the margin; too few rows, or an
+    interval across the margin, cannot decide (refused, marked ``undecided``).
+    """
+    evaluation = config.evaluation
+    margin = evaluation.min_improvement
     failed = [check.name for check in checks if not check.passed]
     refusals = [f"fails behaviour checks: {', '.join(failed)}"] if failed else []
-    if gain < margin:
-        refusals.append(f"{verdict}: not better by the margin {margin:g} ({gain:+.4f})")
+    gain = f"{interval.metric} gain {interval.describe()} over {interval.rows} held-out rows"
+    undecided = False
+    if interval.rows < evaluation.min_holdout_rows:
+        undecided = True
+        refusals.append(
+            f"too small to decide: {interval.rows} labelled held-out rows, the gate needs "
+            f"{evaluation.min_holdout_rows} (evaluation.min_holdout_rows); bring more labelled "
+            "rows, or raise evaluation.holdout_share"
+        )
+    elif interval.high < margin:
+        refusals.append(f"{gain}: not better by the margin {margin:g}")
+    elif interval.low < margin:
+        undecided = True
+        refusals.append(
+            f"{gain}: cannot tell at {interval.confidence:.0%} whether it is better by the "
+            f"margin {margin:g} (the interval spans it); more held-out rows narrow it"
+        )
     if refusals:
-        return Decision(False, "; ".join(refusals))
-    return Decision(True, f"{verdict}: better by {gain:.4f} (margin {margin:g})")
+        return Decision(False, "; ".join(refusals), undecided=undecided and not failed)
+    return Decision(True, f"{gain}: better by the margin {margin:g} at {interval.confidence:.0%}")
 
 
 @dataclass
@@ -175,6 +294,7 @@ class EvaluationReport:
     candidate_checks: list[CheckResult]
     champion_checks: list[CheckResult]
     decision: Decision
+    interval: GainInterval
     data: dict[str, Any] = field(default_factory=dict)
     positive_class: str | None = None
     """Binary targets: the class F1 and ROC AUC score."""
@@ -195,9 +315,15 @@ class EvaluationReport:
         )
         scored = self.positive_class
         positive = f"Positive class (F1, ROC AUC): {scored}\n\n" if scored else ""
+        gate = self.interval
+        interval = (
+            f"Gain on {gate.metric} (candidate minus champion, positive is better): "
+            f"{gate.describe()}, from {gate.resamples} paired bootstrap resamples of "
+            f"{gate.rows} held-out rows.\n\n"
+        )
         return (
             f"# Candidate version {self.candidate_version}: {verdict}\n\n"
-            f"{self.decision.reason}\n\n{positive}{header}\n"
+            f"{self.decision.reason}\n\n{interval}{positive}{header}\n"
             f"|---|---|---|\n{rows}\n\n## Behaviour checks (candidate)\n\n{checks}\n\n"
             f"## Data\n\n```json\n{json.dumps(self.data, indent=2, default=str)}\n```\n"
         )

@@ -10,6 +10,7 @@ training; the champion only moves in the last step, in one registry call.
 """
 
 import json
+import math
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,12 +24,11 @@ from prefect import State, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ..config.settings import PACKAGE, Settings
-from ..config.training import TrainingConfig
-from ..contract.data_contract import DataContract, ExtraFields
+from ..config.training import HoldoutPolicy, TrainingConfig, Undecided
+from ..contract.data_contract import DataContract, ExtraFields, FeatureType
 from ..contract.schemas import cast_features
 from ..core.errors import PromotionError, RetrainingError, is_transient
 from ..data.files import fingerprint, read_table
@@ -46,7 +46,7 @@ from ..models.registry import (
     tagged_versions,
 )
 from ..monitoring.alerts import Alert
-from .evaluation import EvaluationReport, behaviour, decide, plot, score_metrics
+from .evaluation import EvaluationReport, behaviour, decide, paired_gain, plot, score_metrics
 from .promotion import promote, set_challenger, shadow_rows_needed
 from .run_lock import retraining_lock
 
@@ -210,6 +210,7 @@ def evaluate(
     }
     candidate_metrics = score_metrics(outputs[candidate], truth, contract)
     champion_metrics = score_metrics(outputs[champion], truth, contract)
+    interval = paired_gain(outputs[candidate], outputs[champion], truth, contract, config)
     report = EvaluationReport(
         candidate_version=candidate,
         champion_version=champion,
@@ -218,7 +219,8 @@ def evaluate(
         champion=champion_metrics,
         candidate_checks=checks[candidate],
         champion_checks=checks[champion],
-        decision=decide(candidate_metrics, champion_metrics, checks[candidate], config),
+        decision=decide(interval, checks[candidate], config),
+        interval=interval,
         data={"training_rows": len(training), "holdout_rows": len(holdout)},
         positive_class=contract.target.positive,
     )
@@ -248,6 +250,10 @@ def record_and_decide(
         client.log_metric(version.run_id, f"candidate_{name}", value)
     for name, value in report.champion.items():
         client.log_metric(version.run_id, f"champion_{name}", value)
+    gate = report.interval
+    for name, value in (("gain", gate.gain), ("gain_low", gate.low), ("gain_high", gate.high)):
+        if math.isfinite(value):
+            client.log_metric(version.run_id, name, value)
     for path in (*paths.values(), validation_path, image):
         client.log_artifact(version.run_id, str(path), artifact_path="evaluation")
     promoted, reason = report.decision.promote, report.decision.reason
@@ -260,6 +266,13 @@ def record_and_decide(
             "(evaluation.min_shadow_rows): run the service with APP_SHADOW_ENABLED=true, "
             "check `compare`, then `promote`"
         )
+    elif report.decision.undecided and setup.config.evaluation.undecided is Undecided.CHALLENGER:
+        held = True  # the team lets live evidence decide what the holdout could not
+        reason += (
+            "; kept as challenger (evaluation.undecided: challenger): run the service with "
+            "APP_SHADOW_ENABLED=true, check `compare`, then `promote` or retrain"
+        )
+    if held:
         set_challenger(settings, report.candidate_version)
     champion = report.champion_version
     if promoted:  # only over the champion it was compared with (promote reads it again)
@@ -281,6 +294,7 @@ def record_and_decide(
         # the evaluation harness's last run, as the readiness scorecard reads it
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "checks_passed": f"{checks_ok}/{len(report.candidate_checks)}",
+        "gain_interval": f"{gate.metric} {gate.describe()} over {gate.rows} rows",
     }
     for tag, text in tags.items():
         client.set_model_version_tag(settings.model_name, version.version, tag, text)
@@ -294,18 +308,29 @@ def record_and_decide(
     )
 
 
-def _split(
-    frame: pd.DataFrame, settings: Settings, contract: DataContract
-) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def _split(frame: pd.DataFrame, setup: Setup) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Training rows and held-out rows, as ``evaluation.holdout`` says.
+
+    Rows without a label teach nothing and are dropped.
+    """
+    settings, contract, evaluation = setup.settings, setup.contract, setup.config.evaluation
     target = contract.target.name
-    frame = frame[frame[target].notna()]  # rows without a label teach nothing
-    if settings.holdout_data.is_file():
+    frame = frame[frame[target].notna()]
+    if evaluation.holdout is HoldoutPolicy.FILE and settings.holdout_data.is_file():
         holdout = read_table(settings.holdout_data, contract.text_columns)
         validate_data(holdout, contract, str(settings.holdout_data), settings.extra_fields)
         return frame, holdout[holdout[target].notna()], str(settings.holdout_data)
-    stratify = frame[contract.target.name] if contract.target.classes else None
-    training, holdout = train_test_split(frame, test_size=0.2, random_state=0, stratify=stratify)
-    return training, holdout, "20% of the training data"
+    dates = [f.name for f in contract.features if f.type is FeatureType.DATETIME]
+    ordered = frame
+    order = "the file's order"
+    if dates:
+        when = pd.to_datetime(frame[dates[0]], errors="coerce", utc=True, format="ISO8601")
+        oldest_first = when.reset_index(drop=True).sort_values(kind="stable", na_position="first")
+        ordered = frame.iloc[oldest_first.index.to_numpy()]  # rows without a date count as old
+        order = dates[0]
+    held = max(1, round(len(ordered) * evaluation.holdout_share))
+    newest = f"the newest {evaluation.holdout_share:.0%} of the data by {order} ({held} rows)"
+    return ordered.iloc[:-held], ordered.iloc[-held:], newest
 
 
 REMOTE_REGISTRY = ("http://", "https://", "databricks")
@@ -347,7 +372,8 @@ def _retrain(settings: Settings, data: str | None) -> dict[str, Any]:
     source = training_source(settings, data)
     frame = load_data(source, settings, contract)
     validation = validate_data(frame, contract, source, settings.extra_fields)
-    training, holdout, holdout_source = _split(frame, settings, contract)
+    setup = Setup(settings, contract, config)
+    training, holdout, holdout_source = _split(frame, setup)
     champion = champion_version(connect(settings), settings)
     if champion is None:
         raise LookupError(f"model '{settings.model_name}' has no '{CHAMPION}': run `make setup`")
@@ -364,7 +390,6 @@ def _retrain(settings: Settings, data: str | None) -> dict[str, Any]:
         or "none",
         **config.outcome.as_tags(),
     }
-    setup = Setup(settings, contract, config)
     candidate = register_candidate(setup, pipeline, training, facts)
     report, output = evaluate(setup, candidate, str(champion.version), training, holdout)
     result = record_and_decide(setup, report, output, holdout, validation)
