@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config.settings import Settings
+from ..config.training import TrainingConfig
 from ..contract.data_contract import DataContract
 from ..data.files import read_table
 from ..models.registry import (
@@ -17,8 +18,10 @@ from ..models.registry import (
 )
 from ..monitoring.alerts import notifiers
 from ..monitoring.comparison import compare as paired
+from ..monitoring.comparison import shadow_rules
 from ..monitoring.report import log_to_mlflow, write_reports
 from ..monitoring.report import monitor as check
+from ..training.promotion import shadow_rows_needed
 from .progress import steps
 
 if TYPE_CHECKING:
@@ -101,13 +104,19 @@ def compare(*, version: int | None = None) -> int:
             print(f"No challenger: {_why_no_challenger(settings)}", file=sys.stderr)
             return 1
         challenger = str(aliased.version)
-    result = paired(
-        settings.prediction_log_url.get_secret_value(),
-        DataContract.load(settings.contract_path),
-        challenger,
-    )
-    path = result.write(settings.reports_dir / "comparison")
-    print(f"{result.text()}\nReport: {path}")
+    contract = DataContract.load(settings.contract_path)
+    config = TrainingConfig.load(settings.training_config_path, contract)
+    result = paired(settings.prediction_log_url.get_secret_value(), contract, challenger)
+    needed = shadow_rows_needed(settings, config)
+    rules = shadow_rules(result, config.evaluation, needed) if needed else []
+    path = result.write(settings.reports_dir / "comparison", rules)
+    if rules:
+        verdict = "met" if all(rule.met for rule in rules) else "not met"
+        shown = "\n".join(rule.text() for rule in rules)
+        said = f"Promotion after shadow (config/training.yaml): {verdict}\n{shown}"
+    else:
+        said = "Promotion after shadow: off (evaluation.min_shadow_rows is 0)"
+    print(f"{result.text()}\n{said}\nReport: {path}")
     return 0
 
 

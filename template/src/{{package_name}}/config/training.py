@@ -89,6 +89,12 @@ class EvaluationConfig(StrictModel):
     undecided: Undecided = Undecided.REFUSE
     min_shadow_rows: int = Field(default=0, ge=0)
     """Above 0: a version is promoted only with this many shadow predictions logged."""
+    min_shadow_agreement: float = Field(default=0.0, ge=0, le=1)
+    """Share of shadowed requests on which challenger and champion must agree."""
+    min_shadow_labelled: int = Field(default=0, ge=0)
+    """Above 0: shadowed predictions with an outcome needed, and the quality rule applies."""
+    max_shadow_quality_loss: float = Field(default=0.0, ge=0)
+    """How much worse than the champion's the challenger's live accuracy (or MAE) may be."""
 
 
 class BehaviourCheck(StrictModel):

@@ -20,6 +20,7 @@ from ..audit.prediction_log import (
     shadow_predictions,
     with_latest_feedback,
 )
+from ..config.training import EvaluationConfig
 from ..contract.data_contract import DataContract
 from ..models.scoring import answer_quality, quality_metric
 
@@ -61,24 +62,77 @@ class Comparison:
             lines.append("  no feedback yet on the shadowed predictions (POST /feedback)")
         return "\n".join(lines)
 
-    def write(self, folder: Path) -> Path:
-        """``comparison.json`` in ``folder``."""
+    def write(self, folder: Path, rules: "list[ShadowRule]") -> Path:
+        """``comparison.json`` in ``folder``: the evidence, and the promotion rules against it."""
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "comparison.json"
-        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        document = {**asdict(self), "rules": [asdict(rule) for rule in rules]}
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
         return path
 
 
-def shadow_rows(url: str, version: str) -> int:
-    """How many shadow predictions the log holds for ``version``."""
-    engine = engine_for(url)
-    try:
-        metadata.create_all(engine)
-        query = sa.select(sa.func.count()).where(shadow_predictions.c.model_version == version)
-        with engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+@dataclass(frozen=True)
+class ShadowRule:
+    """One rule of promotion after shadow, and whether the evidence meets it."""
+
+    name: str
+    needed: str
+    seen: str
+    met: bool
+
+    def text(self) -> str:
+        """``  [met]     agreement: 93.0% (needs at least 90%)``."""
+        status = "[met]" if self.met else "[not met]"
+        return f"  {status:<10}{self.name}: {self.seen} ({self.needed})"
+
+
+def shadow_rules(
+    comparison: Comparison, rules: EvaluationConfig, min_rows: int
+) -> list[ShadowRule]:
+    """The promotion rules of ``config/training.yaml`` against the shadow evidence.
+
+    ``min_rows`` is the project's effective ``min_shadow_rows`` (which the environment may raise).
+    """
+    found = [
+        ShadowRule(
+            "shadow predictions",
+            f"needs at least {min_rows}",
+            str(comparison.paired),
+            comparison.paired >= min_rows,
+        )
+    ]
+    if rules.min_shadow_agreement > 0:
+        agreement = comparison.agreement
+        found.append(
+            ShadowRule(
+                "agreement with the champion",
+                f"needs at least {rules.min_shadow_agreement:.0%}",
+                "none yet" if agreement is None else f"{agreement:.1%}",
+                agreement is not None and agreement >= rules.min_shadow_agreement,
+            )
+        )
+    if rules.min_shadow_labelled > 0:
+        found.append(
+            ShadowRule(
+                "shadowed predictions with feedback",
+                f"needs at least {rules.min_shadow_labelled}",
+                str(comparison.labelled),
+                comparison.labelled >= rules.min_shadow_labelled,
+            )
+        )
+        found.append(_quality_rule(comparison, rules.max_shadow_quality_loss))
+    return found
+
+
+def _quality_rule(comparison: Comparison, allowed: float) -> ShadowRule:
+    champion, challenger = comparison.champion_value, comparison.challenger_value
+    needed = f"at most {allowed:g} worse than the champion's"
+    if champion is None or challenger is None:
+        return ShadowRule(f"live {comparison.metric}", needed, "no feedback yet", met=False)
+    lower_is_better = comparison.metric == quality_metric(regression=True)
+    loss = challenger - champion if lower_is_better else champion - challenger
+    seen = f"challenger {challenger:.3f}, champion {champion:.3f}"
+    return ShadowRule(f"live {comparison.metric}", needed, seen, loss <= allowed)
 
 
 def compare(url: str, contract: DataContract, challenger_version: str) -> Comparison:

@@ -135,18 +135,22 @@ def shadow_rows_needed(settings: Settings, config: TrainingConfig | None = None)
 
 
 def _require_shadow_evidence(settings: Settings, version: str) -> None:
-    needed = shadow_rows_needed(settings)
+    contract = DataContract.load(settings.contract_path)
+    config = TrainingConfig.load(settings.training_config_path, contract)
+    needed = shadow_rows_needed(settings, config)
     if needed == 0:
         return
-    from ..monitoring.comparison import shadow_rows  # noqa: PLC0415 - only with the gate on
+    from ..monitoring.comparison import compare, shadow_rules  # noqa: PLC0415 - gate on only
 
-    seen = shadow_rows(settings.prediction_log_url.get_secret_value(), version)
-    if seen < needed:
+    evidence = compare(settings.prediction_log_url.get_secret_value(), contract, version)
+    unmet = [rule for rule in shadow_rules(evidence, config.evaluation, needed) if not rule.met]
+    if unmet:
+        said = "; ".join(f"{rule.name} {rule.seen} ({rule.needed})" for rule in unmet)
         raise PromotionError(
-            f"version {version} has {seen} shadow predictions; promotion asks for {needed} "
-            "(config/training.yaml: evaluation.min_shadow_rows, or APP_PROMOTION_MIN_SHADOW_ROWS). "
-            "Keep it as challenger with shadow mode on (APP_SHADOW_ENABLED=true) until it has "
-            "them; `compare` shows the evidence"
+            f"version {version} has not earned promotion in shadow: {said}. The rules are "
+            "config/training.yaml's evaluation.min_shadow_* (APP_PROMOTION_MIN_SHADOW_ROWS may "
+            "ask for more rows). Keep it as challenger with shadow mode on "
+            "(APP_SHADOW_ENABLED=true) until it meets them; `compare` shows each rule"
         )
 
 
