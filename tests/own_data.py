@@ -11,6 +11,7 @@ workers share them.
 """
 
 import json
+import re
 import shutil
 import time
 import urllib.request
@@ -100,7 +101,8 @@ def run_loop(
     port = free_port()
     log = project.path / "reports" / "serve.log"
     log.parent.mkdir(exist_ok=True)
-    server = start([*cli, "serve", "--port", str(port)], log, cwd=project.path, env=project.env)
+    env = {**project.env, "APP_MODEL_REFRESH_SECONDS": "2"}  # a new champion serves within 2 s
+    server = start([*cli, "serve", "--port", str(port)], log, cwd=project.path, env=env)
     try:
         started = time.monotonic()
         wait_until_ready(port, server)
@@ -115,7 +117,10 @@ def run_loop(
         label(port, answer["results"], held_out[table.target].head(20))
 
         retrained = step("retrain", *cli, "retrain")
-        assert "promoted to champion" in retrained, retrained
+        promoted = re.search(r"Candidate version (\d+) promoted to champion", retrained)
+        assert promoted, retrained
+        # monitoring judges the champion's answers alone: traffic once it serves
+        wait_for_version(port, promoted.group(1))
         started = time.monotonic()
         flagged = send_shifted(port, held_out, yaml.safe_load(contract)["features"], table.target)
         timings["shifted traffic"] = round(time.monotonic() - started, 1)
@@ -202,6 +207,18 @@ def send_shifted(
         label(port, results, outcomes.iloc[first : first + 8])
         flagged += sum(bool(result["out_of_range"]) for result in results)
     return flagged
+
+
+def wait_for_version(port: int, version: str, seconds: float = 60) -> None:
+    """Wait until the service answers with model ``version``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=30) as response:
+            serving = str(json.load(response)["version"])
+        if serving == version:
+            return
+        assert time.monotonic() < deadline, f"still serving version {serving}, not {version}"
+        time.sleep(0.5)
 
 
 def post(port: int, body: dict[str, object], path: str = "/predict") -> dict[str, object]:

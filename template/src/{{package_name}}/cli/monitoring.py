@@ -9,6 +9,7 @@ from ..config.settings import Settings
 from ..config.training import TrainingConfig
 from ..contract.data_contract import DataContract
 from ..data.files import read_table
+from ..models.reference_data import load_held_out_predictions
 from ..models.registry import (
     CHALLENGER,
     aliased_version,
@@ -58,6 +59,7 @@ def monitor(*, reference: Path | None = None) -> int:
     with steps("monitor", MONITOR_STEPS) as begin:
         begin("load the champion's reference")
         champion, champion_data = champion_reference(settings)
+        held_out = load_held_out_predictions(connect(settings), champion)
         baseline = champion_data if reference is None else read_table(reference)
         begin("check the window")
         summary, report = check(
@@ -65,6 +67,7 @@ def monitor(*, reference: Path | None = None) -> int:
             contract,
             baseline,
             model={"name": champion.name, "version": str(champion.version)},
+            held_out_predictions=held_out if reference is None else None,
             notify=notifiers(settings),
             trigger=_drift_trigger() if settings.retrain_on_drift else None,
         )

@@ -232,6 +232,11 @@ class Settings(BaseSettings):
         "Mattermost and most chat webhooks accept it). Alerts always go to the log. A secret "
         "(chat webhooks carry their key in the path): never printed.",
     )
+    alert_on_prediction_drift: bool = Field(
+        default=True,
+        description="A drift of the champion's predictions (against its answers on held-out "
+        "rows) is an alert of its own, whatever share of the features drifted.",
+    )
     monitor_fail_on_drift: bool = Field(
         default=True, description="`monitor` exits with code 1 when it raises a drift alert."
     )

@@ -1,7 +1,9 @@
 """Reference data: the data a model version learned from, stored with it in MLflow.
 
 Monitoring compares live traffic with the reference data of the current champion, so the
-comparison always follows the model that answers.
+comparison always follows the model that answers. A trained version also keeps its answers on
+the held-out rows it was evaluated on: the reference for prediction drift, out of sample (its
+answers on its own training rows would be better than any it gives live).
 """
 
 import tempfile
@@ -17,6 +19,7 @@ from ..data.files import fingerprint
 
 ARTIFACT_PATH = "reference"
 FILE_NAME = "reference.parquet"
+HELD_OUT_FILE_NAME = "held_out_predictions.parquet"
 
 
 def log_reference(frame: pd.DataFrame) -> str:
@@ -43,4 +46,27 @@ def load_reference(client: MlflowClient, version: ModelVersion) -> pd.DataFrame:
                 f"({type(error).__name__}). Register a version with its training data "
                 "(`make retrain`), or pass `monitor --reference PATH`."
             ) from None
+        return pd.read_parquet(local)
+
+
+def log_held_out_predictions(client: MlflowClient, run_id: str, frame: pd.DataFrame) -> None:
+    """Log ``frame``, held-out rows with a version's ``prediction`` column, with its run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / HELD_OUT_FILE_NAME
+        frame.to_parquet(path, index=False)
+        client.log_artifact(run_id, str(path), artifact_path=ARTIFACT_PATH)
+
+
+def load_held_out_predictions(client: MlflowClient, version: ModelVersion) -> pd.DataFrame | None:
+    """``version``'s answers on its held-out rows.
+
+    None for a version without them: the baseline, or one registered before they were kept.
+    """
+    names = {item.path for item in client.list_artifacts(version.run_id, ARTIFACT_PATH)}
+    if f"{ARTIFACT_PATH}/{HELD_OUT_FILE_NAME}" not in names:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        local = client.download_artifacts(
+            version.run_id, f"{ARTIFACT_PATH}/{HELD_OUT_FILE_NAME}", scratch
+        )
         return pd.read_parquet(local)

@@ -113,6 +113,9 @@ class MonitorSummary:
     """Per feature with observed limits, the share of the window's values beyond them (None
     when the window was not judged)."""
     performance: dict[str, Any] | None = None
+    other_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Predictions in the window answered by other versions (canary, fallback, an earlier
+    champion): counted and their live quality shown, never judged with the champion's."""
     alert: list[str] = field(default_factory=list)
     retraining: str | None = None
 
@@ -164,6 +167,13 @@ class MonitorSummary:
                 f"  live {self.performance['metric']}: {shown} "
                 f"({self.performance['labelled_rows']} labelled)"
             )
+        for version, seen in self.other_versions.items():
+            value = seen["performance"]["value"]
+            quality = "" if value is None else f", live {seen['performance']['metric']} {value:.3f}"
+            lines.append(
+                f"  answered by version {version} (not judged here): {seen['rows']} "
+                f"predictions{quality}"
+            )
         lines += [f"  ALERT: {reason}" for reason in self.alert]
         if self.retraining:
             lines.append(f"  retraining: {self.retraining}")
@@ -184,9 +194,20 @@ def _validated(window: pd.DataFrame, contract: DataContract) -> ValidationReport
 
 
 def _with_predictions(
-    reference: pd.DataFrame, settings: Settings, contract: DataContract
+    reference: pd.DataFrame,
+    held_out: pd.DataFrame | None,
+    settings: Settings,
+    contract: DataContract,
 ) -> pd.DataFrame:
-    """The reference data with the champion's predictions on it, for prediction drift."""
+    """The reference data with the champion's predictions, for prediction drift.
+
+    With the champion's answers on its held-out rows, those are the predictions' reference (the
+    training rows get none: Evidently leaves missing values out). Without (the baseline, or a
+    file given with ``--reference``), the champion answers the reference rows now.
+    """
+    if held_out is not None:
+        rows = reference.assign(**{PREDICTION: None})
+        return pd.concat([rows, held_out], ignore_index=True)
     from ..models.registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
 
     model = load_serving_model(settings, contract)
@@ -238,10 +259,15 @@ def monitor(
     reference: pd.DataFrame,
     *,
     model: dict[str, str],
+    held_out_predictions: pd.DataFrame | None = None,
     notify: Sequence[Notifier] = (),
     trigger: Trigger | None = None,
 ) -> tuple[MonitorSummary, DriftReport | None]:
-    """One monitoring run over the configured window of the prediction log."""
+    """One monitoring run over the configured window of the prediction log.
+
+    Only the predictions of the champion (``model["version"]``) are judged; those of other
+    versions in the window are counted apart.
+    """
     thresholds = Thresholds.from_settings(settings, contract)
     since = (
         None
@@ -249,8 +275,16 @@ def monitor(
         else now() - timedelta(hours=settings.monitor_window_hours)
     )
     log_url = settings.prediction_log_url.get_secret_value()
-    window = read_window(log_url, rows=settings.monitor_window_rows, since=since)
-    first = _utc(window["created_at"].min()) if len(window) else None
+    logged = read_window(log_url, rows=settings.monitor_window_rows, since=since)
+    first = _utc(logged["created_at"].min()) if len(logged) else None
+    answered_by = logged["model_version"].astype(str)
+    window = logged[answered_by == str(model.get("version"))]
+    others = {
+        version: {"rows": len(rows), "performance": asdict(live_performance(rows, contract))}
+        for version, rows in logged[answered_by != str(model.get("version"))].groupby(
+            answered_by[answered_by != str(model.get("version"))]
+        )
+    }
     refused = read_rejections(  # those refused while the window's predictions were answered
         log_url,
         rows=settings.monitor_window_rows,
@@ -273,8 +307,14 @@ def monitor(
             "rejection_rate": refused / max(len(window) + refused, 1),
             "max_rejection_rate": settings.monitor_max_rejection_rate,
         },
-        reference={"rows": len(reference)},
+        reference={
+            "rows": len(reference),
+            "predictions_from": "reference rows"
+            if held_out_predictions is None
+            else f"{len(held_out_predictions)} held-out rows",
+        },
         out_of_range=dict.fromkeys(ObservedLimits(contract).features),
+        other_versions=others,
     )
     refusals = _rejection_alert(summary, settings)
     if len(window) < settings.monitor_min_rows:
@@ -299,7 +339,7 @@ def monitor(
         if share is not None and share > tolerance
     ]
     report = compute_drift(
-        _with_predictions(reference, settings, contract),
+        _with_predictions(reference, held_out_predictions, settings, contract),
         window,
         contract,
         share_threshold=settings.drift_share_threshold,
@@ -307,7 +347,16 @@ def monitor(
     )
     summary.drift = _summary_of(report.result)
     summary.performance = asdict(live_performance(window, contract))
-    drifted = [*thresholds.reasons(report.result), *beyond]
+    predicted = report.result.prediction
+    moved = (
+        [
+            f"the champion's predictions drifted from its answers on held-out rows "
+            f"({predicted.method} {predicted.score:.3f}, threshold {predicted.threshold:g})"
+        ]
+        if predicted is not None and predicted.drifted and settings.alert_on_prediction_drift
+        else []
+    )
+    drifted = [*thresholds.reasons(report.result), *moved, *beyond]
     summary.alert = [*drifted, *refusals]
     if drifted:
         summary.status = Status.DRIFT

@@ -36,6 +36,7 @@ from ..data.sample import is_shipped_sample
 from ..data.validation import DataValidationError, ValidationReport, validate
 from ..models.explanations import typical_values
 from ..models.pipeline import train
+from ..models.reference_data import log_held_out_predictions
 from ..models.registry import (
     CHAMPION,
     SERVING_REQUIREMENTS,
@@ -46,6 +47,7 @@ from ..models.registry import (
     tagged_versions,
 )
 from ..monitoring.alerts import Alert
+from ..monitoring.drift import PREDICTION
 from .evaluation import EvaluationReport, behaviour, decide, paired_gain, plot, score_metrics
 from .promotion import promote, set_challenger, shadow_rows_needed
 from .run_lock import retraining_lock
@@ -256,6 +258,10 @@ def record_and_decide(
             client.log_metric(version.run_id, name, value)
     for path in (*paths.values(), validation_path, image):
         client.log_artifact(version.run_id, str(path), artifact_path="evaluation")
+    held_out = holdout[contract.feature_names].assign(
+        **{PREDICTION: candidate_output["prediction"].to_numpy()}
+    )
+    log_held_out_predictions(client, version.run_id, held_out)  # prediction drift's reference
     promoted, reason = report.decision.promote, report.decision.reason
     needed = shadow_rows_needed(settings, setup.config)
     held = promoted and needed > 0
