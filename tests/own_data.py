@@ -1,7 +1,8 @@
 """Bring your own data: the whole loop for one real table of the corpus, and its fixtures.
 
 render -> infer -> rebaseline -> validate the training file and a held-out split -> serve ->
-predict with the team's own names -> retrain promotes a trained model over the baseline ->
+predict with the team's own names -> retrain: the gate promotes a trained model over the
+learned baseline, or says why not (then the team promotes it by hand, on record) ->
 shifted traffic, sent as callers send it, answered and flagged -> monitor flags drift ->
 rollback (and no rollback to another contract) -> the team names its owner and signs the model
 card, and the readiness scorecard that said "not met" at the start says "met", each criterion
@@ -117,10 +118,20 @@ def run_loop(
         label(port, answer["results"], held_out[table.target].head(20))
 
         retrained = step("retrain", *cli, "retrain")
-        promoted = re.search(r"Candidate version (\d+) promoted to champion", retrained)
-        assert promoted, retrained
+        decided = re.search(
+            r"Candidate version (\d+) (promoted to champion|refused): \S+ gain [+-][\d.]+ "
+            r"\[[+-][\d.]+, [+-][\d.]+\] at 95% over \d+ held-out rows",
+            retrained,
+        )
+        assert decided, retrained  # the gate's decision, with its interval
+        candidate = decided.group(1)
+        if decided.group(2) == "refused":  # learned rules can be as good: the team may still
+            why = r"cannot tell at 95%|not better by the margin|too small to decide"
+            assert re.search(why, retrained), retrained
+            promoted = step("promote by hand", *cli, "promote", candidate)  # ...choose it
+            assert f"champion is version {candidate}" in promoted, promoted
         # monitoring judges the champion's answers alone: traffic once it serves
-        wait_for_version(port, promoted.group(1))
+        wait_for_version(port, candidate)
         started = time.monotonic()
         flagged = send_shifted(port, held_out, yaml.safe_load(contract)["features"], table.target)
         timings["shifted traffic"] = round(time.monotonic() - started, 1)

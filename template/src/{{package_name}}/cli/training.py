@@ -80,6 +80,7 @@ def retrain(
     serve: bool = False,
     deploy: bool = False,
     require_promotion: bool = False,
+    allow_undecided: bool = False,
 ) -> int:
     """Validate data, train a candidate, compare it with the champion; promote or refuse.
 
@@ -89,7 +90,7 @@ def retrain(
     configured margin (otherwise it stays a registered version, `challenger` if held for
     shadow evidence). Invalid data stops before training.
 
-    Example: retrain data/own/churn_2026q4.csv --require-promotion
+    Example: retrain data/own/churn_2026q4.csv --require-promotion --allow-undecided
 
     Parameters
     ----------
@@ -102,7 +103,11 @@ def retrain(
         Deploy the flow to the work pool APP_RETRAIN_WORK_POOL on the Prefect server with its
         schedule and the drift trigger, then exit; `worker` runs it.
     require_promotion
-        Exit 1 when the candidate is refused (the evaluation gate of `make ci`).
+        Exit 1 when the candidate is refused.
+    allow_undecided
+        With --require-promotion, a candidate the gate could not decide on (too few held-out
+        rows, or an interval of its gain across the margin) passes, with the gate's note: the
+        evaluation gate of `make ci`, which fails on a candidate refused on the merits.
     """
     # Prefect (the train group) only here: `make serve` runs `bootstrap` without it.
     from ..training.flow import deploy_to_work_pool, serve_deployment, training_source  # noqa: PLC0415
@@ -136,7 +141,15 @@ def retrain(
         f"Candidate version {result['candidate_version']} {verdict}: {result['reason']}\n"
         f"Champion now: version {result['champion']}. Report: {result['report']}"
     )
-    return 1 if require_promotion and not result["promoted"] else 0
+    if not require_promotion or result["promoted"]:
+        return 0
+    if allow_undecided and result["undecided"]:
+        print(
+            "The evaluation gate passes: the statistical gate could not decide (--allow-undecided);"
+            " more labelled rows will. Nothing was promoted."
+        )
+        return 0
+    return 1
 
 
 def worker(*, name: str | None = None, healthcheck: bool = False) -> int:

@@ -88,6 +88,8 @@ class RetrainResult:
     promoted: bool
     reason: str
     report: str
+    undecided: bool = False
+    """The gate could not decide (too few rows, or an interval across the margin)."""
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,7 @@ def record_and_decide(
         promoted=promoted,
         reason=reason,
         report=str(paths["md"]),
+        undecided=report.decision.undecided and not promoted,
     )
 
 
