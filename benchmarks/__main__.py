@@ -46,6 +46,7 @@ def main() -> None:
         project = first_prediction.run(Path(scratch))
         serving.run(project, args.seconds)
         in_project.run(project, "validation_drift", *map(str, args.rows))
+        in_project.run(project, "batch_memory", *map(str, args.rows))
         in_project.run(project, "retraining")
         in_project.run(project, "contract_infer", "1000000", "50")
         in_project.run(project, "edge_checks")
