@@ -197,6 +197,8 @@ def evaluate(
     champion: str,
     training: pd.DataFrame,
     holdout: pd.DataFrame,
+    *,
+    holdout_source: str,
 ) -> tuple[EvaluationReport, pd.DataFrame]:
     """Both models through the registry, on the same held-out set and behaviour checks."""
     settings, contract, config = setup.settings, setup.contract, setup.config
@@ -225,7 +227,11 @@ def evaluate(
         champion_checks=checks[champion],
         decision=decide(interval, checks[candidate], config),
         interval=interval,
-        data={"training_rows": len(training), "holdout_rows": len(holdout)},
+        data={
+            "training_rows": len(training),
+            "holdout_rows": len(holdout),
+            "holdout": holdout_source,
+        },
         positive_class=contract.target.positive,
     )
     return report, outputs[candidate]
@@ -400,7 +406,9 @@ def _retrain(settings: Settings, data: str | None) -> dict[str, Any]:
         **config.outcome.as_tags(),
     }
     candidate = register_candidate(setup, pipeline, training, facts)
-    report, output = evaluate(setup, candidate, str(champion.version), training, holdout)
+    report, output = evaluate(
+        setup, candidate, str(champion.version), training, holdout, holdout_source=holdout_source
+    )
     result = record_and_decide(setup, report, output, holdout, validation)
     logger.info(
         "Candidate version %s %s: %s",
