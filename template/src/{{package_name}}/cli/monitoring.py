@@ -59,15 +59,18 @@ def monitor(*, reference: Path | None = None) -> int:
     with steps("monitor", MONITOR_STEPS) as begin:
         begin("load the champion's reference")
         champion, champion_data = champion_reference(settings)
-        held_out = load_held_out_predictions(connect(settings), champion)
-        baseline = champion_data if reference is None else read_table(reference)
+        if reference is None:
+            baseline = champion_data
+            held_out = load_held_out_predictions(connect(settings), champion)
+        else:  # the champion answers the given rows: they are the predictions' reference too
+            baseline, held_out = read_table(reference), None
         begin("check the window")
         summary, report = check(
             settings,
             contract,
             baseline,
             model={"name": champion.name, "version": str(champion.version)},
-            held_out_predictions=held_out if reference is None else None,
+            held_out_predictions=held_out,
             notify=notifiers(settings),
             trigger=_drift_trigger() if settings.retrain_on_drift else None,
         )

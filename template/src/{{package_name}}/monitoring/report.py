@@ -206,8 +206,7 @@ def _with_predictions(
     file given with ``--reference``), the champion answers the reference rows now.
     """
     if held_out is not None:
-        rows = reference.assign(**{PREDICTION: None})
-        return pd.concat([rows, held_out], ignore_index=True)
+        return pd.concat([reference, held_out], ignore_index=True)
     from ..models.registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
 
     model = load_serving_model(settings, contract)
@@ -243,7 +242,7 @@ def _utc(moment: Any) -> datetime:  # noqa: ANN401 - whatever the database drive
 def _rejection_alert(summary: MonitorSummary, settings: Settings) -> list[str]:
     """Why the refused requests are an alert; empty when they are not (or too few were sent)."""
     refused, rate = summary.window["refused_records"], summary.window["rejection_rate"]
-    sent = summary.window["rows"] + refused
+    sent = summary.window["answered"] + refused
     if sent < settings.monitor_min_rows or rate <= settings.monitor_max_rejection_rate:
         return []
     return [
@@ -278,12 +277,11 @@ def monitor(
     logged = read_window(log_url, rows=settings.monitor_window_rows, since=since)
     first = _utc(logged["created_at"].min()) if len(logged) else None
     answered_by = logged["model_version"].astype(str)
-    window = logged[answered_by == str(model.get("version"))]
+    by_champion = answered_by == str(model.get("version"))
+    window = logged[by_champion]
     others = {
-        version: {"rows": len(rows), "performance": asdict(live_performance(rows, contract))}
-        for version, rows in logged[answered_by != str(model.get("version"))].groupby(
-            answered_by[answered_by != str(model.get("version"))]
-        )
+        str(version): {"rows": len(rows), "performance": asdict(live_performance(rows, contract))}
+        for version, rows in logged[~by_champion].groupby(answered_by[~by_champion])
     }
     refused = read_rejections(  # those refused while the window's predictions were answered
         log_url,
@@ -303,8 +301,9 @@ def monitor(
             "hours": settings.monitor_window_hours,
             "first": str(first) if len(window) else None,
             "last": str(window["created_at"].max()) if len(window) else None,
+            "answered": len(logged),  # by every version: the callers' side of the refusals
             "refused_records": refused,
-            "rejection_rate": refused / max(len(window) + refused, 1),
+            "rejection_rate": refused / max(len(logged) + refused, 1),
             "max_rejection_rate": settings.monitor_max_rejection_rate,
         },
         reference={

@@ -38,7 +38,7 @@ def metric_on_rows(
 
     NaN where the metric is undefined on the subset (ROC AUC on rows of one class).
     """
-    if metric in ("mae", "rmse", "r2"):
+    if contract.target.classes is None:
         return _regression_metric(metric, output, truth)
     return _classification_metric(metric, output, truth, contract)
 
