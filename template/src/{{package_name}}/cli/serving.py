@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import httpx
 from cyclopts import Parameter
 
-from ..config.settings import PACKAGE, Settings
+from ..config.settings import PACKAGE, Engine, Settings
 from ..contract.data_contract import DataContract
 from ..data.files import read_table
 from ..serving.api_auth import Permission, is_loopback, new_token, parse_tokens
@@ -88,20 +88,23 @@ def token(
     return 0
 
 
-def predict(path: Path, /, *, output: Path) -> int:
-    """Score a CSV or Parquet file with the champion.
+def predict(path: Path, /, *, output: Path, engine: Engine = "streamed") -> int:
+    """Score a CSV or Parquet file (or a folder of Parquet files) with the champion.
 
     Validates the file with the contract's suite first (nothing is scored if a row fails),
-    then writes the input with prediction, confidence, needs_review and explanation.
+    then writes the input with prediction, confidence, needs_review and explanation. Reads
+    APP_CHUNK_ROWS rows at a time: memory stays flat however long the file.
 
     Example: predict data/new_batch.csv --output predictions.csv
 
     Parameters
     ----------
     path
-        CSV or Parquet file of records.
+        CSV or Parquet file of records, or a folder of Parquet files (a partitioned dataset).
     output
-        File to write (.csv or .parquet).
+        File to write (.csv or .parquet); it appears only once every row is scored.
+    engine
+        streamed: APP_CHUNK_ROWS rows at a time; pandas: the whole file in memory at once.
     """
     from ..models.registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
 
@@ -117,12 +120,12 @@ def predict(path: Path, /, *, output: Path) -> int:
         output=output,
         threshold=settings.review_threshold,
         reports=settings.reports_dir / "validation",
+        chunk_rows=None if engine == "pandas" else settings.chunk_rows,
         extra_columns=settings.extra_fields,
     )
-    flagged = int(result["needs_review"].sum())
     print(
-        f"Wrote {output}: {len(result)} rows scored by {model.name} version "
-        f"{model.version}; {flagged} flagged needs_review."
+        f"Wrote {output}: {result.rows} rows scored by {model.name} version "
+        f"{model.version}; {result.flagged} flagged needs_review."
     )
     return 0
 

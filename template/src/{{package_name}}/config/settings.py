@@ -6,6 +6,7 @@ The defaults are the embedded profile: everything in local files under ``.local/
 """
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ PACKAGE = __name__.split(".")[0]
 
 HOLDOUT_SPLIT = "split"
 """``APP_HOLDOUT_DATA=split``: no fixed held-out file (retraining holds out the newest rows)."""
+
+Engine = Literal["streamed", "pandas"]
+"""How `validate` and `predict` read a file: ``APP_CHUNK_ROWS`` at a time, or whole."""
 
 
 class Settings(BaseSettings):
@@ -149,6 +153,13 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(
         default=1_000_000, ge=1_024, description="Largest /predict or /feedback body accepted."
+    )
+    chunk_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Rows `validate` and `predict` read from a file at a time: their memory stays "
+        "flat in the file's length (roughly 1 KB a row of ten columns). `--engine pandas` reads "
+        "the whole file at once instead.",
     )
     model_refresh_seconds: float = Field(
         default=30,

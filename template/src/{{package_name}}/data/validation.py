@@ -9,11 +9,14 @@ import html
 import json
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..contract.data_contract import DataContract, ExtraFields, FeatureType, Limits
@@ -27,6 +30,9 @@ WHOLE_NUMBER = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
 AS_WRITTEN = "__as_written"
 """Suffix of the shadow columns that keep numbers as written, to check their type row by row."""
 EXAMPLES = 5
+PARTIAL = 20
+"""Examples Great Expectations keeps per expectation (its partial_unexpected_count)."""
+UNIQUE = "is not unique"
 SHOWN_COLUMNS = 10
 
 
@@ -327,7 +333,7 @@ def _column_expectations(contract: DataContract, present: set[str]) -> list[Any]
         )
         rule(
             gxe.ExpectColumnValuesToBeUnique,
-            "is not unique",
+            UNIQUE,
             contract.id_column,
             column=contract.id_column,
         )
@@ -373,58 +379,203 @@ def validate(
     the contract does not name are left out and listed, or fail the batch when
     ``extra_columns`` is ``refuse``.
     """
+    return validate_chunks(
+        [frame],
+        contract,
+        source=source,
+        require_target=require_target,
+        require_id=require_id,
+        extra_columns=extra_columns,
+    )
+
+
+@dataclass
+class _Tally:
+    """One broken expectation, summed over the chunks of a batch."""
+
+    soft: bool
+    rule: str
+    column: str | None
+    shown: str
+    """The rule as the report words it (with Great Expectations' error, if any)."""
+    bad_rows: int | None
+    examples: list[str]
+
+
+def validate_chunks(
+    chunks: Iterable[pd.DataFrame],
+    contract: DataContract,
+    *,
+    source: str,
+    require_target: bool = False,
+    require_id: bool = True,
+    extra_columns: ExtraFields = ExtraFields.IGNORE,
+) -> ValidationReport:
+    """:func:`validate` for a batch read in chunks: the same report as for the whole batch.
+
+    Each chunk runs the suite; counts add up, the examples are the batch's first. Ids must be
+    unique across chunks too: their 64-bit hashes are kept (8 bytes a row) and, when some
+    repeat, ``chunks`` is read once more for examples. The team's own table-wide expectations
+    (a mean, a row count) judge each chunk (``APP_CHUNK_ROWS`` sets its size).
+    """
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     started = time.perf_counter()
     known = set(contract.columns)
-    extra = [str(column) for column in frame.columns if column not in known]
-    prepared = prepare(frame[[column for column in frame.columns if column in known]], contract)
-    checks = expectations(contract, set(prepared.columns), require_target, require_id)
-    # Most batches pass: the first run only asks whether each expectation holds, which spares
-    # Great Expectations collecting examples and their ids for every column. Only the broken
-    # expectations run again for what the report shows.
+    id_column = contract.id_column
     context = _ephemeral_context()
-    verdicts = _run(context, "verdicts", prepared, checks, {"result_format": "BOOLEAN_ONLY"})
-    broken = [item.expectation_config for item in verdicts if not item.success]
-    id_columns = [contract.id_column] if contract.id_column in prepared else []
-    details = (
-        _run(
-            context,
-            "details",
-            prepared,
-            broken,
-            {"result_format": "SUMMARY", "unexpected_index_column_names": id_columns},
+    definitions: dict[frozenset[str], Any] = {}
+    suite: Counter[str] = Counter()
+    tallies: dict[tuple[str, str | None], _Tally] = {}
+    extra: dict[str, None] = {}
+    id_hashes: list[npt.NDArray[np.uint64]] = []
+    rows = parts = 0
+    for chunk in chunks:
+        extra |= dict.fromkeys(str(column) for column in chunk.columns if column not in known)
+        prepared = prepare(chunk[[column for column in chunk.columns if column in known]], contract)
+        checks = expectations(contract, set(prepared.columns), require_target, require_id)
+        suite |= Counter(_identity(check) for check in checks)
+        for tally in _broken(
+            context, definitions, prepared, checks, id_column=id_column, part=parts
+        ):
+            known_tally = tallies.setdefault((tally.rule, tally.column), tally)
+            if known_tally is not tally:
+                known_tally.bad_rows = _added(known_tally.bad_rows, tally.bad_rows)
+                known_tally.examples += tally.examples[: PARTIAL - len(known_tally.examples)]
+        if id_column and id_column in chunk:
+            id_hashes.append(_hashes(chunk[id_column]))
+        rows += len(chunk)
+        parts += 1
+    if parts > 1 and id_column and id_hashes:
+        tallies.pop((UNIQUE, id_column), None)
+        repeated, count = _repeated(np.concatenate(id_hashes))
+        if count:
+            examples = _repeated_ids(chunks, id_column, repeated)
+            tallies[(UNIQUE, id_column)] = _Tally(False, UNIQUE, id_column, UNIQUE, count, examples)
+    order = {key: place for place, key in enumerate(_suite_order(contract, tallies))}
+    found = sorted(tallies.values(), key=lambda tally: order[(tally.rule, tally.column)])
+    failures = [
+        Failure(
+            tally.shown,
+            tally.column,
+            tally.bad_rows,
+            rows,
+            list(dict.fromkeys(tally.examples))[:EXAMPLES],
         )
-        if broken
-        else []
-    )
-    found = [
-        (
-            bool((item.expectation_config.meta or {}).get("soft")),
-            _failure(item, len(frame), contract.id_column),
-        )
-        for item in details
-        if not item.success
+        for tally in found
     ]
+    extras = list(extra)
     return ValidationReport(
         source=source,
-        rows=len(frame),
-        expectations=len(checks),
+        rows=rows,
+        expectations=sum(suite.values()),
         seconds=round(time.perf_counter() - started, 3),
-        failures=[failure for soft, failure in found if not soft]
+        failures=[f for f, t in zip(failures, found, strict=True) if not t.soft]
         + [
             Failure(
                 "is not in the contract: add it to the contract, drop it from the file, or set "
                 "APP_EXTRA_FIELDS=ignore",
                 name,
                 None,
-                len(frame),
+                rows,
             )
-            for name in (extra if extra_columns is ExtraFields.REFUSE else [])
+            for name in (extras if extra_columns is ExtraFields.REFUSE else [])
         ],
-        warnings=[failure for soft, failure in found if soft],
+        warnings=[f for f, t in zip(failures, found, strict=True) if t.soft],
         max_out_of_range_share=contract.max_out_of_range_share,
-        ignored_columns=extra if extra_columns is ExtraFields.IGNORE else [],
+        ignored_columns=extras if extra_columns is ExtraFields.IGNORE else [],
     )
+
+
+def _added(first: int | None, second: int | None) -> int | None:
+    return None if first is None or second is None else first + second
+
+
+def _identity(check: Any) -> str:  # noqa: ANN401 - Great Expectations' expectation types
+    meta = check.meta or {}
+    column = meta.get("column", getattr(check, "column", None))
+    return f"{check.expectation_type}|{meta.get('rule')}|{column}"
+
+
+def _key(config: Any) -> tuple[str, str | None]:  # noqa: ANN401
+    """(rule, column) of an expectation's configuration: how chunks' failures are matched."""
+    meta = config.meta or {}
+    return meta.get("rule", config.type), meta.get("column", config.kwargs.get("column"))
+
+
+def _suite_order(
+    contract: DataContract, tallies: dict[tuple[str, str | None], _Tally]
+) -> list[tuple[str, str | None]]:
+    """The failures' keys in the order of the contract's suite (then the rest as found)."""
+    everything = {*contract.columns, *(name + AS_WRITTEN for name in contract.columns)}
+    suite = [_key(check.configuration) for check in expectations(contract, everything, True)]
+    return list(dict.fromkeys([key for key in suite if key in tallies] + list(tallies)))
+
+
+def _id_keys(ids: pd.Series) -> pd.Series:
+    """Ids as text that is the same whichever chunk types them (7 and 7.0 are one id)."""
+    present = ids[ids.notna()]
+    if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
+        return present.astype("float64").astype(str)
+    return present.astype(str)
+
+
+def _hashes(ids: pd.Series) -> "npt.NDArray[np.uint64]":
+    hashes = pd.util.hash_pandas_object(_id_keys(ids), index=False)
+    return np.asarray(hashes, dtype=np.uint64)
+
+
+def _repeated(hashes: "npt.NDArray[np.uint64]") -> tuple["npt.NDArray[np.uint64]", int]:
+    """The hashes seen more than once, and how many rows carry them."""
+    values, counts = np.unique(hashes, return_counts=True)
+    return np.asarray(values[counts > 1], dtype=np.uint64), int(counts[counts > 1].sum())
+
+
+def _repeated_ids(
+    chunks: Iterable[pd.DataFrame], id_column: str, repeated: "npt.NDArray[np.uint64]"
+) -> list[str]:
+    """The first rows' repeated ids, as Great Expectations shows them (id: value)."""
+    examples: list[str] = []
+    for chunk in chunks:
+        ids = chunk[id_column]
+        keys = _id_keys(ids)
+        hit = pd.Series(np.isin(_hashes(ids), repeated), index=keys.index)
+        shown = _as_written(ids[hit[hit].index]).astype(str)
+        examples += [f"{value}: {value}" for value in shown][: PARTIAL - len(examples)]
+        if len(examples) >= PARTIAL:
+            break
+    return examples
+
+
+def _broken(
+    context: Any,  # noqa: ANN401 - Great Expectations' context types are internal
+    definitions: dict[frozenset[str], Any],
+    prepared: pd.DataFrame,
+    checks: list[Any],
+    *,
+    id_column: str | None,
+    part: int,
+) -> list[_Tally]:
+    """The expectations ``prepared`` breaks, with counts and examples.
+
+    Most batches pass: the first run only asks whether each expectation holds, which spares
+    Great Expectations collecting examples and their ids for every column. Only the broken
+    expectations run again for what the report shows. The first run's definition is kept for
+    the next chunk with the same columns.
+    """
+    columns = frozenset(prepared.columns)
+    if columns not in definitions:
+        definitions[columns] = _definition(context, f"verdicts-{len(definitions)}", checks)
+    verdicts = _run(definitions[columns], prepared, {"result_format": "BOOLEAN_ONLY"})
+    broken = [item.expectation_config for item in verdicts if not item.success]
+    if not broken:
+        return []
+    index = [id_column] if id_column in prepared else []
+    details = _run(
+        _definition(context, f"details-{part}", broken),
+        prepared,
+        {"result_format": "SUMMARY", "unexpected_index_column_names": index},
+    )
+    return [_tally(item, index[0] if index else None) for item in details if not item.success]
 
 
 def _ephemeral_context() -> Any:  # noqa: ANN401 - Great Expectations' context types are internal
@@ -436,14 +587,8 @@ def _ephemeral_context() -> Any:  # noqa: ANN401 - Great Expectations' context t
     return context
 
 
-def _run(
-    context: Any,  # noqa: ANN401
-    name: str,
-    prepared: pd.DataFrame,
-    checks: list[Any],
-    result_format: dict[str, Any],
-) -> list[Any]:
-    """Run ``checks`` on the whole frame as one batch; their results, in any order."""
+def _definition(context: Any, name: str, checks: list[Any]) -> Any:  # noqa: ANN401
+    """A validation definition of ``checks`` on a whole frame as one batch."""
     import great_expectations as gx  # noqa: PLC0415
 
     asset = context.data_sources.get("batches").get_asset("batch")
@@ -451,18 +596,29 @@ def _run(
     # A suite handed over whole is stored once; adding expectations one by one re-serialises
     # the suite after each.
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=checks))
-    definition = context.validation_definitions.add(
+    return context.validation_definitions.add(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
+
+
+def _run(definition: Any, prepared: pd.DataFrame, result_format: dict[str, Any]) -> list[Any]:  # noqa: ANN401
+    """The results of ``definition`` on ``prepared``, in any order."""
     result = definition.run(batch_parameters={"dataframe": prepared}, result_format=result_format)
     return list(result.results)
 
 
-def _failure(item: Any, rows: int, id_column: str | None) -> Failure:  # noqa: ANN401
+def _shown(value: object) -> str:
+    """An example value as people write it (a whole number without ``.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _tally(item: Any, id_column: str | None) -> _Tally:  # noqa: ANN401
     config = item.expectation_config
     meta = config.meta or {}
     outcome = item.result or {}
-    examples = [str(value) for value in outcome.get("partial_unexpected_list") or []]
+    examples = [_shown(value) for value in outcome.get("partial_unexpected_list") or []]
     indexes = outcome.get("partial_unexpected_index_list") or []
     if id_column and indexes and isinstance(indexes[0], dict):
         examples = [
@@ -474,11 +630,12 @@ def _failure(item: Any, rows: int, id_column: str | None) -> Failure:  # noqa: A
         if isinstance(item.exception_info, dict)
         else None
     )
-    rule = meta.get("rule", config.type) + (f" ({error})" if error else "")
-    return Failure(
+    rule, column = _key(config)
+    return _Tally(
+        soft=bool(meta.get("soft")),
         rule=rule,
-        column=meta.get("column", config.kwargs.get("column")),
+        column=column,
+        shown=rule + (f" ({error})" if error else ""),
         bad_rows=outcome.get("unexpected_count"),
-        rows=rows,
-        examples=list(dict.fromkeys(examples))[:EXAMPLES],
+        examples=examples[:PARTIAL],
     )
