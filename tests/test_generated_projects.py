@@ -38,11 +38,8 @@ NO_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:9/postgres"
 
 
 def ci_env(project: Project) -> dict[str, str]:
-    """The production-profile variant runs its tests as a team's runner does, a worker per core
-    (the longest path of this suite); the others one worker each."""
     if project.answers["problem_type"] == PRODUCTION_PROFILE["problem_type"]:
-        env = {k: v for k, v in project.env.items() if k != "PYTEST_XDIST_AUTO_NUM_WORKERS"}
-        return {**env, "CI": "true"}
+        return {**project.env, "CI": "true"}
     env = {name: value for name, value in project.env.items() if name != "CI"}
     return {**env, "TEST_POSTGRES_URL": NO_POSTGRES}
 
