@@ -4,6 +4,7 @@ One uv cache is shared by every rendered project (UV_CACHE_DIR, else uv's defaul
 first environment downloads anything.
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import uv
+from filelock import FileLock
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 # The generated projects' process helpers and hooks, shared with this suite: processes stopped,
@@ -150,23 +152,35 @@ class Project:
         return result
 
 
+def shared_folder(factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary folder that every pytest-xdist worker sees (each worker's own
+    is a folder in it)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def make_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Project]:
-    """Render a project with some answers, as a git repository whose `make setup` has run."""
-    cache: dict[tuple[tuple[str, str], ...], Project] = {}
+    """Render a project with some answers, as a git repository whose `make setup` has run:
+    once per session for the same answers, whichever worker asks first (the others wait)."""
+    shared = shared_folder(tmp_path_factory) / "projects"
+    shared.mkdir(exist_ok=True)
 
     def make(**overrides: str) -> Project:
         answers = {**DEFAULT_ANSWERS, **overrides}
-        key = tuple(sorted(answers.items()))
-        if key not in cache:
-            path = tmp_path_factory.mktemp(answers["problem_type"]) / answers["package_name"]
-            result = render(path, answers)
-            assert result.returncode == 0, result.stderr
+        key = "-".join(f"{name}={value}" for name, value in sorted(answers.items()))
+        folder = shared / hashlib.sha256(key.encode()).hexdigest()[:12]
+        with FileLock(f"{folder}.lock"):
+            path = folder / answers["package_name"]
             project = Project(path, answers)
-            project.run("git", "init", "--quiet", "--initial-branch=main")
-            project.run("make", "setup")
-            cache[key] = project
-        return cache[key]
+            if not (folder / "set-up").is_file():
+                shutil.rmtree(folder, ignore_errors=True)  # a render cut short, if any
+                result = render(path, answers)
+                assert result.returncode == 0, result.stderr
+                project.run("git", "init", "--quiet", "--initial-branch=main")
+                project.run("make", "setup")
+                (folder / "set-up").write_text(key)
+        return project
 
     return make
 

@@ -22,7 +22,8 @@ class Table:
     target: str
     load: Callable[[], pd.DataFrame]
     ci: bool = False
-    """Whether the generated project's full `make ci` runs on it (one table per problem type)."""
+    """Whether the generated project's tests that depend on the table run on it (one table per
+    problem type; own_data.py says which)."""
 
     def split(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """80% to infer and train on, 20% held out, shuffled once."""
@@ -74,8 +75,8 @@ TABLES = [
 ]
 
 
-# Two halves of about the same time, one per test file: penguins (the longest `make ci`) with
-# Seattle weather and diabetes; cars and biopsies (two shorter `make ci`).
+# Two halves of about the same time, one per test file: penguins (the longest tests) with
+# Seattle weather and diabetes; cars and biopsies.
 FIRST_HALF = [TABLES[0], TABLES[2], TABLES[4]]
 SECOND_HALF = [TABLES[1], TABLES[3]]
 

@@ -55,7 +55,16 @@ def test_the_serving_slos_are_read_from_prometheus(
             tmp_path / "prometheus.log",
         )
         url = f"http://127.0.0.1:{port}"
-        asked = {**env, "APP_PROMETHEUS_URL": f"http://127.0.0.1:{prometheus_port}"}
+        # What is tested is the reading of Prometheus and the verdict on either side of the
+        # objective, not this machine's latency while the suite's other projects load it (that
+        # is benchmarks/' job): a lenient objective, then one no service meets.
+        lenient = tmp_path / "lenient.yaml"
+        lenient.write_text("max_p99_latency_seconds: 10\n")
+        asked = {
+            **env,
+            "APP_PROMETHEUS_URL": f"http://127.0.0.1:{prometheus_port}",
+            "APP_READINESS_CONFIG_PATH": str(lenient),
+        }
         deadline, criterion = time.monotonic() + 90, {}
         while time.monotonic() < deadline:  # until Prometheus has scraped requests twice
             project.run("uv", "run", PACKAGE, "simulate-traffic", "--url", url, "--rows", "40")
@@ -64,6 +73,7 @@ def test_the_serving_slos_are_read_from_prometheus(
                 break
         assert criterion["status"] == "met", criterion
         assert "of /predict without a 5xx (at least 99.5%), p99 " in criterion["evidence"]
+        assert "(at most 10000 ms)" in criterion["evidence"]
         strict = tmp_path / "readiness.yaml"
         strict.write_text("max_p99_latency_seconds: 0.000001\n")  # the team's own objective
         missed = serving(

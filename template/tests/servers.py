@@ -118,6 +118,7 @@ def mlflow_server(backend_url: str, folder: Path) -> tuple[ServerProcess, str]:
         "MLFLOW_AUTH_ADMIN_USERNAME": "admin",
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_urlsafe(32),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",  # as deploy/compose.yaml
     }
     command = [tool("mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", "1", "--backend-store-uri", backend_url, "--app-name", "basic-auth"]

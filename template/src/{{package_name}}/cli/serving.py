@@ -59,7 +59,19 @@ def serve(*, port: int = 3000, host: str = "127.0.0.1") -> int:  # noqa: RET503 
         return 1
     command = [bentoml, "serve", f"{PACKAGE}.serving.service:PredictionService"]
     command += ["--port", str(port), "--host", host]
-    os.execv(bentoml, command)  # noqa: S606 - replaces this process with the server
+    env = {**os.environ, "BENTOML_HOME": str(service_home(host, port))}
+    os.execve(bentoml, command, env)  # noqa: S606 - replaces this process with the server
+
+
+def service_home(host: str, port: int) -> Path:
+    """BentoML's home for the service on ``host:port``: a folder of its own under BENTOML_HOME.
+
+    BentoML keeps the workers' metrics in its home and empties that folder when a service
+    starts, so two services sharing a home (two ports, or a test beside `make serve`) would
+    wipe and mix each other's counters.
+    """
+    home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+    return home / "services" / f"{host.replace(':', '_')}-{port}"
 
 
 def token(
