@@ -33,11 +33,11 @@ EXIT_CODES = {
 
 COMMANDS = {
     "contract": ("contract:contract", "Write a data contract from your own table, or show it."),
-    "validate": ("data:validate", "Check a CSV or Parquet file against the contract."),
+    "validate": ("data:validate", "Check a file or database table against the contract."),
     "sample-data": ("data:sample_data", "Regenerate the sample data, or write more of it."),
     "serve": ("serving:serve", "Serve predictions (BentoML) from the champion."),
     "token": ("serving:token", "Print a new API token and its APP_API_TOKENS entry."),
-    "predict": ("serving:predict", "Score a CSV or Parquet file with the champion."),
+    "predict": ("serving:predict", "Score a file or database table with the champion."),
     "smoke-test": ("serving:smoke_test", "Check a deployed service: ready, one prediction."),
     "simulate-traffic": ("serving:simulate_traffic", "Send (drifted) requests to a service."),
     "monitor": ("monitoring:monitor", "Check recent predictions for drift and live quality."),

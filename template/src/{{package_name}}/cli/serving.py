@@ -11,12 +11,14 @@ from cyclopts import Parameter
 
 from ..config.settings import PACKAGE, Engine, Settings
 from ..contract.data_contract import DataContract
+from ..core.errors import UserError
 from ..data.files import read_table
 from ..serving.api_auth import Permission, is_loopback, new_token, parse_tokens
 from ..serving.batch_scoring import score_file
 from ..serving.smoke_test import CLIENT_TOKEN_HINTS
 from ..serving.smoke_test import smoke_test as check_service
 from ..serving.traffic_simulation import send_traffic
+from .data import data_source
 
 Scope = Literal["predict", "feedback", "metrics", "admin"]
 
@@ -100,14 +102,23 @@ def token(
     return 0
 
 
-def predict(path: Path, /, *, output: Path, engine: Engine = "streamed") -> int:
-    """Score a CSV or Parquet file (or a folder of Parquet files) with the champion.
+def predict(
+    path: Path | None = None,
+    /,
+    *,
+    output: Path,
+    table: str | None = None,
+    query: str | None = None,
+    engine: Engine = "streamed",
+) -> int:
+    """Score a file (CSV, Parquet, a Parquet folder) or a database table with the champion.
 
-    Validates the file with the contract's suite first (nothing is scored if a row fails),
+    Validates the rows with the contract's suite first (nothing is scored if a row fails),
     then writes the input with prediction, confidence, needs_review and explanation. Reads
-    APP_CHUNK_ROWS rows at a time: memory stays flat however long the file.
+    APP_CHUNK_ROWS rows at a time: memory stays flat however long the file or table.
 
     Example: predict data/new_batch.csv --output predictions.csv
+    Example: predict --table public.new_batch --output predictions.parquet
 
     Parameters
     ----------
@@ -115,12 +126,19 @@ def predict(path: Path, /, *, output: Path, engine: Engine = "streamed") -> int:
         CSV or Parquet file of records, or a folder of Parquet files (a partitioned dataset).
     output
         File to write (.csv or .parquet); it appears only once every row is scored.
+    table
+        A table of the database at APP_SOURCE_DATABASE_URL (schema.name or name), instead of a file.
+    query
+        A SELECT on that database whose rows are scored, instead of a file.
     engine
         streamed: APP_CHUNK_ROWS rows at a time; pandas: the whole file in memory at once.
     """
     from ..models.registry import load_serving_model  # noqa: PLC0415 - MLflow is slow to import
 
     settings = Settings()
+    source = data_source(settings, path, table, query)
+    if source is None:
+        raise UserError("predict needs a file of records, or --table/--query")
     contract = DataContract.load(settings.contract_path)
     model = load_serving_model(settings, contract)
     if model.degraded:
@@ -128,7 +146,7 @@ def predict(path: Path, /, *, output: Path, engine: Engine = "streamed") -> int:
     result = score_file(
         model,
         contract,
-        path,
+        source,
         output=output,
         threshold=settings.review_threshold,
         reports=settings.reports_dir / "validation",

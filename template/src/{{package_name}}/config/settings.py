@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_000_000, ge=1_024, description="Largest /predict or /feedback body accepted."
     )
+    source_database_url: SecretStr | None = Field(
+        default=None,
+        description="Database that `validate --table/--query` and `predict --table/--query` "
+        "read from (SQLAlchemy URL), e.g. postgresql+psycopg://user:password@host/db (a secret: "
+        "never printed, and kept off the command line).",
+    )
     chunk_rows: int = Field(
         default=100_000,
         ge=1,

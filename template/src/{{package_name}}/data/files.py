@@ -1,9 +1,13 @@
-"""Reading and writing tabular data files (CSV or Parquet) with errors a person can act on."""
+"""Reading and writing tabular data with errors a person can act on.
+
+CSV or Parquet files (or folders of Parquet files), and database tables or queries.
+"""
 
 import hashlib
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +16,7 @@ from ..core.errors import UserError
 if TYPE_CHECKING:
     import pyarrow.dataset
     import pyarrow.parquet
+    import sqlalchemy
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
 _SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes"))
@@ -47,7 +52,7 @@ def _unreadable(path: Path, kind: str, error: Exception) -> DataFileError:
     return DataFileError(f"{path}: not a readable {name} file ({error})")
 
 
-def _check_columns(path: Path, frame: pd.DataFrame, kind: str) -> None:
+def _check_columns(path: "Source", frame: pd.DataFrame, kind: str) -> None:
     if kind == ".csv" and len(frame.columns) == 1:
         header = str(frame.columns[0])
         for separator, name in _SEPARATORS:
@@ -98,8 +103,67 @@ def _unified(first: str, second: str) -> str:
     return "object"
 
 
+@dataclass(frozen=True)
+class DatabaseTable:
+    """A table, or the rows of a query, in the database at ``url``.
+
+    The URL is a SQLAlchemy URL and a secret: :meth:`__str__` leaves its password out.
+    """
+
+    url: str
+    table: str | None = None
+    query: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.table is None) == (self.query is None):
+            raise DataFileError("read from a database with --table NAME or --query SQL, not both")
+
+    def __str__(self) -> str:
+        import sqlalchemy as sa  # noqa: PLC0415 - only for databases
+
+        where = sa.make_url(self.url).render_as_string(hide_password=True)
+        return f"{where} table {self.table}" if self.table else f"{where} query"
+
+    def statement(self) -> "sqlalchemy.TextClause | sqlalchemy.Select[Any]":
+        """The SELECT that reads it: a table's name quoted as a name, never pasted into SQL."""
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        if self.query is not None:
+            return sa.text(self.query)
+        schema, _, name = str(self.table).rpartition(".")
+        return sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
+
+    def chunks(self, rows: int | None) -> Iterator[pd.DataFrame]:
+        """Its rows, ``rows`` at a time (``None``: all at once), through a server-side cursor.
+
+        The driver then holds one chunk, not the whole result.
+        """
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        try:
+            engine = sa.create_engine(self.url)
+        except (sa.exc.ArgumentError, ImportError) as error:
+            raise DataFileError(f"{self}: not a database URL SQLAlchemy reads ({error})") from None
+        try:
+            options = {"stream_results": True, "max_row_buffer": rows or 1000}
+            with engine.connect().execution_options(**options) as connection:
+                if rows is None:
+                    yield pd.read_sql(self.statement(), connection)
+                else:
+                    yield from pd.read_sql(self.statement(), connection, chunksize=rows)
+        except sa.exc.SQLAlchemyError as error:
+            cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise DataFileError(f"{self}: cannot be read ({cause})") from None
+        finally:
+            engine.dispose()
+
+
+Source = Path | DatabaseTable
+"""Where rows come from: a CSV or Parquet file (or folder of Parquet files), or a database."""
+
+
 class TableChunks:
-    """A CSV or Parquet file (or partitioned folder) read ``rows`` rows at a time.
+    """A file (CSV, Parquet, a partitioned folder) or a database table, ``rows`` rows at a time.
 
     Memory stays flat in the length of the file. A read of the whole file types each column
     once; chunks are typed one by one (a column of whole numbers may hold a gap further on).
@@ -109,21 +173,21 @@ class TableChunks:
     """
 
     def __init__(
-        self, path: Path, text_columns: Collection[str] = (), rows: int | None = None
+        self, path: Source, text_columns: Collection[str] = (), rows: int | None = None
     ) -> None:
         self.path, self.text_columns, self.rows = path, list(text_columns), rows
-        self.kind = _kind(path)
+        self.kind = "database" if isinstance(path, DatabaseTable) else _kind(path)
         self._types: dict[str, str] = {}
         self._learned = False
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """The chunks, in file order, each indexed by its rows' positions in the file."""
-        if self.rows is None:
+        if self.rows is None and isinstance(self.path, Path):
             yield read_table(self.path, self.text_columns)
             return
         learning = not self._learned
         start = 0
-        for chunk in self._csv(self.rows) if self.kind == ".csv" else self._parquet(self.rows):
+        for chunk in self._read(self.rows):
             if start == 0:
                 _check_columns(self.path, chunk, self.kind)
             chunk.index = pd.RangeIndex(start, start + len(chunk))
@@ -134,8 +198,16 @@ class TableChunks:
                     self._types[str(column)] = _unified(seen or str(dtype), str(dtype))
             yield self._typed(chunk)
         if start == 0:
-            raise DataFileError(f"{self.path}: the file has a header but no rows")
+            empty = "no rows" if self.kind == "database" else "the file has a header but no rows"
+            raise DataFileError(f"{self.path}: {empty}")
         self._learned = True
+
+    def _read(self, rows: int | None) -> Iterator[pd.DataFrame]:
+        source = self.path
+        if isinstance(source, DatabaseTable):
+            return source.chunks(rows)
+        whole = rows or 0  # a whole file is read_table's: never read from here
+        return self._csv(source, whole) if self.kind == ".csv" else self._parquet(source, whole)
 
     def _typed(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """``chunk`` with the types of a whole read, once a pass has learned them."""
@@ -148,22 +220,22 @@ class TableChunks:
                 casts[str(column)] = "float64" if wanted == "float64" else object
         return chunk.astype(casts) if casts else chunk
 
-    def _csv(self, rows: int) -> Iterator[pd.DataFrame]:
+    def _csv(self, path: Path, rows: int) -> Iterator[pd.DataFrame]:
         types: dict[str, type | str] = dict.fromkeys(self.text_columns, str)
         if self._learned:  # what a whole read parses as text stays as written
             types |= {name: str for name, kind in self._types.items() if kind == "object"}
             types |= {name: "float64" for name, kind in self._types.items() if kind == "float64"}
         try:
-            with pd.read_csv(self.path, dtype=types, chunksize=rows) as reader:
+            with pd.read_csv(path, dtype=types, chunksize=rows) as reader:
                 yield from reader
         except (ValueError, OSError) as error:
-            raise _unreadable(self.path, self.kind, error) from None
+            raise _unreadable(path, self.kind, error) from None
 
-    def _parquet(self, rows: int) -> Iterator[pd.DataFrame]:
+    def _parquet(self, path: Path, rows: int) -> Iterator[pd.DataFrame]:
         import pyarrow as pa  # noqa: PLC0415
 
         try:
-            scanner = _parquet_dataset(self.path).scanner(
+            scanner = _parquet_dataset(path).scanner(
                 batch_size=rows, batch_readahead=1, fragment_readahead=1
             )
             pending: list[pa.RecordBatch] = []
@@ -175,7 +247,7 @@ class TableChunks:
             if pending:
                 yield pa.Table.from_batches(pending).to_pandas()
         except (ValueError, OSError) as error:
-            raise _unreadable(self.path, self.kind, error) from None
+            raise _unreadable(path, self.kind, error) from None
 
 
 def read_written(path: Path) -> pd.DataFrame | None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..contract.data_contract import DataContract, ExtraFields, FeatureType
 from ..contract.schemas import records_frame
-from ..data.files import TableChunks, TableWriter
+from ..data.files import Source, TableChunks, TableWriter
 from ..data.validation import DataValidationError, validate_chunks
 from ..models.scoring import score
 
@@ -43,7 +43,7 @@ def _rows(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, object]
 def score_file(
     model: "LoadedModel",
     contract: DataContract,
-    source: Path,
+    source: Source,
     *,
     output: Path,
     threshold: float,
@@ -52,6 +52,8 @@ def score_file(
     extra_columns: ExtraFields = ExtraFields.IGNORE,
 ) -> BatchScores:
     """Validate every row of ``source``, score them all, write inputs and results to ``output``.
+
+    ``source`` is a file or a database table.
 
     A batch that fails validation is not scored at all; its reports go to ``reports``. Columns
     the contract does not name are carried to the output unscored (or refused). The file is
