@@ -116,7 +116,7 @@ class DatabaseTable:
 
     def __post_init__(self) -> None:
         if (self.table is None) == (self.query is None):
-            raise DataFileError("read from a database with --table NAME or --query SQL, not both")
+            raise DataFileError("read from a database with one of --table NAME or --query SQL")
 
     def __str__(self) -> str:
         import sqlalchemy as sa  # noqa: PLC0415 - only for databases
