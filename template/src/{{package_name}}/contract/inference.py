@@ -1,8 +1,9 @@
 """Write a first data contract from a team's own data file (``contract infer``).
 
 Types are read as a careful data engineer would: integers with missing values stay integers,
-numbers written with decimals stay numbers, ``yes/no`` and ``0/1`` columns are booleans, codes
-written with leading zeros are categories, ISO dates are date-times. Ranges and categories are
+numbers written with decimals stay numbers, ``yes/no`` and ``Y/N`` columns are booleans
+(numbers that are only 0 and 1 stay integers: another count tomorrow is flagged, not refused),
+codes written with leading zeros are categories, ISO dates are date-times. Ranges and categories are
 *observed* limits with a margin, so new data of the same population passes. Every column infer
 could not use is reported in one run, with what was done and how to change it.
 """
@@ -215,7 +216,17 @@ def _infer_feature(
     text = pd.Series(source.dropna().unique()).astype(str).str.strip()
     if as_category or _written_as_codes(text, present):
         return _category(name, text, nullable, decisions, explicit=as_category)
-    if ptypes.is_bool_dtype(present) or _holds_booleans(text):
+    if _numeric_flags(present, text):
+        decisions.append(
+            Decision(
+                name,
+                "numbers 0 and 1 only: an integer with observed limits, so another count "
+                "tomorrow is answered (flagged beyond the limits), not refused",
+                f"To refuse anything but 0 and 1, set limits: declared for '{name}' in the "
+                "contract",
+            )
+        )
+    elif ptypes.is_bool_dtype(present) or _holds_booleans(text):
         if not ptypes.is_bool_dtype(present):
             decisions.append(
                 Decision(
@@ -299,6 +310,15 @@ def _written_as_codes(text: pd.Series, present: pd.Series) -> bool:
     if ptypes.is_bool_dtype(present):
         return False
     return bool(text.str.fullmatch(r"\d+").all()) and bool(text.str.match(r"0\d").any())
+
+
+def _numeric_flags(present: pd.Series, text: pd.Series) -> bool:
+    """Numbers that are 0 or 1 on every row (counts and integer codes as often as flags)."""
+    return (
+        ptypes.is_numeric_dtype(present)
+        and not ptypes.is_bool_dtype(present)
+        and set(present.unique()) <= {0, 1}
+    )
 
 
 def _holds_booleans(text: pd.Series) -> bool:

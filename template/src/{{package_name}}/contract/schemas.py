@@ -58,9 +58,11 @@ BOOLEAN_WORDS = {
 
 
 def _boolean(value: object) -> object:
-    """true/false, or a word the team's files use for them (``yes``, ``N``, ``0``...)."""
+    """true/false, the numbers 1 and 0, or a word files use for them (``yes``, ``N``, ``0``...)."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, int | float) and value in (0, 1):  # JSON 0 and 1, as files write them
+        return bool(value)
     if isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
         return BOOLEAN_WORDS[value.strip().lower()]
     raise ValueError("Input should be a valid boolean: true or false (or yes/no, y/n, 1/0)")

@@ -19,6 +19,19 @@ OnRejected = Callable[[int, bytes, bytes], None]
 """Told of each /predict answered with a 4xx: the status, the request body, the response body."""
 
 
+def _media_type(scope: Scope) -> str:
+    """The request's media type in lower case, without parameters ("" when not given)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return str(value.decode("latin-1").split(";", 1)[0].strip().lower())
+    return ""
+
+
+def _is_json(media_type: str) -> bool:
+    """JSON, or no content type at all (as many simple clients send it)."""
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
 async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
     body = json.dumps(document).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -27,7 +40,7 @@ async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
 
 
 class RequestGuard:
-    """Refuses bodies over ``max_bytes`` (413), answers ``GET /model`` and pages, reports refusals.
+    """Refuses bodies that are not JSON (415) or too large (413), answers pages and /model.
 
     The pages are the service's own (``/``, ``/docs``: see ``pages``). ``on_rejected`` is told
     of every ``/predict`` answered with a 4xx.
@@ -60,6 +73,24 @@ class RequestGuard:
             return
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
+            return
+        await self._post(scope, receive, send)
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A POST: refused unless JSON within ``max_bytes``, else read whole and passed on."""
+        if not _is_json(media := _media_type(scope)):
+            if scope["path"] == "/predict":
+                self.on_rejected(415, b"", b"")
+            await _send_json(
+                send,
+                415,
+                {
+                    "error": f"the body must be JSON, not {media}",
+                    "detail": [
+                        {"loc": ["body"], "msg": "send it with Content-Type: application/json"}
+                    ],
+                },
+            )
             return
         chunks: list[bytes] = []
         size = 0

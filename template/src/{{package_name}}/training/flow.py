@@ -43,6 +43,7 @@ from ..models.registry import (
     champion_version,
     client_for,
     connect,
+    contract_mismatch,
     log_model_version,
     tagged_versions,
 )
@@ -392,6 +393,12 @@ def _retrain(settings: Settings, data: str | None) -> dict[str, Any]:
     champion = champion_version(connect(settings), settings)
     if champion is None:
         raise LookupError(f"model '{settings.model_name}' has no '{CHAMPION}': run `make setup`")
+    mismatch = contract_mismatch(settings, str(champion.version), contract)
+    if mismatch:  # after `contract infer`: nothing to compare a candidate with on this contract
+        raise RetrainingError(
+            f"the champion cannot be compared on this contract: {mismatch}. Run `make "
+            "rebaseline` to serve the baseline of this contract, then retrain"
+        )
     pipeline = train_candidate(training, contract, config)
     facts = {
         "data_source": source,
