@@ -79,18 +79,8 @@ class RequestGuard:
     async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A POST: refused unless JSON within ``max_bytes``, else read whole and passed on."""
         if not _is_json(media := _media_type(scope)):
-            if scope["path"] == "/predict":
-                self.on_rejected(415, b"", b"")
-            await _send_json(
-                send,
-                415,
-                {
-                    "error": f"the body must be JSON, not {media}",
-                    "detail": [
-                        {"loc": ["body"], "msg": "send it with Content-Type: application/json"}
-                    ],
-                },
-            )
+            how = "send it with Content-Type: application/json"
+            await self._refuse(scope, send, 415, f"the body must be JSON, not {media}", how)
             return
         chunks: list[bytes] = []
         size = 0
@@ -103,18 +93,9 @@ class RequestGuard:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > self.max_bytes:
-                if scope["path"] == "/predict":
-                    self.on_rejected(413, b"", b"")
-                await _send_json(
-                    send,
-                    413,
-                    {
-                        "error": f"request body is larger than {self.max_bytes} bytes",
-                        "detail": [
-                            {"loc": ["body"], "msg": "split the records into smaller requests"}
-                        ],
-                    },
-                )
+                error = f"request body is larger than {self.max_bytes} bytes"
+                how = "split the records into smaller requests"
+                await self._refuse(scope, send, 413, error, how)
                 return
         body = b"".join(chunks)
         if scope["path"] == "/predict":
@@ -129,6 +110,12 @@ class RequestGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, error: str, how: str) -> None:
+        """Answer ``status`` about the whole body before reading it (reported for /predict)."""
+        if scope["path"] == "/predict":
+            self.on_rejected(status, b"", b"")
+        await _send_json(send, status, {"error": error, "detail": [{"loc": ["body"], "msg": how}]})
 
     def _watched(self, send: Send, request: bytes) -> Send:
         """``send``, telling ``on_rejected`` once a 4xx answer has been sent whole."""
