@@ -216,7 +216,7 @@ def _infer_feature(
     text = pd.Series(source.dropna().unique()).astype(str).str.strip()
     if as_category or _written_as_codes(text, present):
         return _category(name, text, nullable, decisions, explicit=as_category)
-    if _numeric_flags(present, text):
+    if _numeric_flags(present):
         decisions.append(
             Decision(
                 name,
@@ -312,7 +312,7 @@ def _written_as_codes(text: pd.Series, present: pd.Series) -> bool:
     return bool(text.str.fullmatch(r"\d+").all()) and bool(text.str.match(r"0\d").any())
 
 
-def _numeric_flags(present: pd.Series, text: pd.Series) -> bool:
+def _numeric_flags(present: pd.Series) -> bool:
     """Numbers that are 0 or 1 on every row (counts and integer codes as often as flags)."""
     return (
         ptypes.is_numeric_dtype(present)
