@@ -123,6 +123,15 @@ def rendered(factory: pytest.TempPathFactory, folder: str) -> Path:
     return path
 
 
+def what_failed(result: subprocess.CompletedProcess[str]) -> str:
+    """A failed command's output for a test's message: pytest's FAILURES and ERRORS sections
+    whole (its summary lines are cut at 80 columns and its durations push the sections out of
+    the output's tail), then the output's tail."""
+    sections = re.findall(r"^=+ (?:FAILURES|ERRORS) =+$.*?(?=^=+ )", result.stdout, re.M | re.S)
+    shown = "".join(section[:8000] for section in sections)
+    return f"{shown}\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
 class Project:
     """A rendered project and a way to run commands in it."""
 
@@ -147,7 +156,7 @@ class Project:
         if check and result.returncode != 0:
             pytest.fail(
                 f"`{' '.join(command)}` failed in {self.path} ({result.returncode}):\n"
-                f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+                f"{what_failed(result)}"
             )
         return result
 

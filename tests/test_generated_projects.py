@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
-from conftest import Project, debian_tool, free_port
+from conftest import Project, debian_tool, free_port, what_failed
 from processes import start, stop
 
 MATRIX = [
@@ -74,7 +74,7 @@ def test_generated_project_passes_its_own_ci(
     python = project.run("uv", "run", "python", "-c", "import sys; print(sys.version)").stdout
     assert python.startswith(answers["python_version"])
     result = ci_runs[label(answers)]
-    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, what_failed(result)
     assert " passed" in result.stdout
     assert " failed" not in result.stdout
     skipped_profile = re.findall(r"SKIPPED .* no PostgreSQL at ", result.stdout)
