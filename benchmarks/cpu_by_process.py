@@ -19,6 +19,9 @@ from collections import defaultdict
 
 import psutil
 
+Seen = dict[tuple[int, float], tuple[str, str, float]]
+"""By (pid, start time): the group, the working folder and the CPU-seconds so far."""
+
 GROUPS: list[tuple[str, str]] = [
     ("pytest-xdist workers", r"execnet|xdist|-c import sys;exec\(eval\(sys\.stdin"),
     ("mlflow server (gunicorn/uvicorn workers included)", r"mlflow\b.*server|mlflow\.server|huey"),
@@ -60,7 +63,7 @@ def folder_of(process: psutil.Process, depth: int) -> str:
         return "?"
 
 
-def sample(root: psutil.Process, seen: dict[int, tuple[str, str, float]], depth: int) -> None:
+def sample(root: psutil.Process, seen: Seen, depth: int) -> None:
     """Record the CPU time so far of ``root`` and every descendant (by pid and start time)."""
     try:
         processes = [root, *root.children(recursive=True)]
@@ -75,7 +78,7 @@ def sample(root: psutil.Process, seen: dict[int, tuple[str, str, float]], depth:
                 folder = folder_of(process, depth)
         except psutil.Error:
             continue
-        seen[hash(key)] = (group_of(arguments), folder, times.user + times.system)
+        seen[key] = (group_of(arguments), folder, times.user + times.system)
 
 
 def main() -> None:
@@ -90,9 +93,12 @@ def main() -> None:
     if not command:
         parser.error("give the command to measure after --")
     started = time.monotonic()
-    child = subprocess.Popen(command)
+    try:
+        child = subprocess.Popen(command)
+    except OSError as error:
+        parser.error(f"cannot start {command[0]}: {error.strerror}; check the command after --")
     root = psutil.Process(child.pid)
-    seen: dict[int, tuple[str, str, float]] = {}
+    seen: Seen = {}
     while child.poll() is None:
         sample(root, seen, args.depth)
         time.sleep(args.every)
