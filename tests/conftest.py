@@ -30,6 +30,26 @@ pytest_runtest_setup = processes.pytest_runtest_setup
 pytest_runtest_makereport = processes.pytest_runtest_makereport
 pytest_sessionfinish = processes.pytest_sessionfinish
 
+LONGEST_FIRST = (
+    "test_generated_projects.py",  # the variants' `make setup` and `make ci`, all at once
+    "test_own_data.py",
+    "test_own_data_second_half.py",
+    "test_workshop.py",
+    "test_batch_memory.py",
+    "test_update.py",
+)
+"""The files that take longest, longest first; the others follow in collection order."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the files longest first: with `--no-loadscope-reorder`, pytest-xdist hands each
+    worker whole files in this order, so the four longest start at once, one a worker, and the
+    short files fill in behind them (its own order, by number of tests, put the own-data files
+    last, behind every short file of one worker, while the other worker's cores went idle)."""
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 DEFAULT_ANSWERS = {
     "project_name": "Customer Churn",
     "package_name": "customer_churn",
@@ -141,7 +161,11 @@ class Project:
         self.env = project_env(answers["python_version"])
 
     def run(
-        self, *command: str, check: bool = True, env: dict[str, str] | None = None
+        self,
+        *command: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        timeout: float = 2400,
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             command,
@@ -151,7 +175,7 @@ class Project:
             text=True,
             check=False,
             stdin=subprocess.DEVNULL,
-            timeout=2400,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             pytest.fail(

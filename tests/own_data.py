@@ -160,21 +160,28 @@ def run_loop(
         started = time.monotonic()
         env = {name: value for name, value in project.env.items() if name != "CI"}
         env = {**env, "TEST_POSTGRES_URL": NO_POSTGRES}
-        project.run("make", "contract", "validate-data", "test", "gate", env=env)
+        # the whole in-process tier in one command: beside the rest of the suite, not quick
+        project.run("make", "contract", "validate-data", "test", "gate", env=env, timeout=3600)
         project.run("uv", "run", "pytest", "-m", "processes", *DATA_PROCESS_TESTS, env=env)
         timings["contract's tests"] = round(time.monotonic() - started, 1)
     record_property(f"own data: {table.name}", list(timings.items()))
 
 
 DATA_PROCESS_TESTS = (
-    "tests/test_monitoring.py",
-    "tests/test_retraining.py",
-    "tests/test_rollout.py",
+    "tests/test_monitoring.py::"
+    "test_right_after_a_promotion_only_the_new_champion_is_judged_and_no_prediction_drifts",
+    "tests/test_retraining.py::test_rollback_brings_back_the_previous_champion_in_the_running_service",
+    "tests/test_rollout.py::test_the_baseline_explains_each_answer_with_the_rule_that_fired",
+    "tests/test_rollout.py::test_canary_answers_a_stable_share_of_callers",
+    "tests/test_rollout.py::"
+    "test_shadow_logs_the_challenger_beside_the_champion_and_compare_reports_both",
 )
-"""The generated files whose tests with real service processes judge the team's data (drift
-right after a promotion, a trained challenger in shadow and canary, rollback in a running
-service). The other process tests (start-up, signals, a tracking server, the production
-profile) and lint do not depend on the table: the variants' `make ci` runs them."""
+"""The generated tests with real service processes that judge the team's data: drift right
+after a promotion, rollback in a running service, the baseline's rules explaining answers, a
+challenger trained on the table in canary and shadow. The other process tests (start-up,
+signals, a tracking server, the flow deployed on a Prefect server, a failing challenger's
+breaker, the production profile) and lint do not depend on the table: the variants' `make ci`
+runs them. A test renamed in the template fails here by name (pytest: "not found")."""
 
 
 def readiness(project: Project) -> dict[str, dict[str, str]]:

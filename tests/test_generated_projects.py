@@ -35,6 +35,9 @@ on the machine's PostgreSQL, about six minutes): they exercise no code that diff
 type that the other tests do not, and three at once would double the suite's time. The other
 variants see no PostgreSQL and no CI, so those tests skip there, with their reason."""
 NO_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:9/postgres"
+MAKE_CI_TIMEOUT = 4500
+"""Seconds for the variants' `make ci`, three at once beside the rest of the suite on two cores
+(about 45 minutes there, where one alone takes 9 on an idle machine); past it, a command hangs."""
 
 
 def ci_env(project: Project) -> dict[str, str]:
@@ -56,7 +59,9 @@ def ci_runs(make_project: MakeProject) -> dict[str, subprocess.CompletedProcess[
         projects = list(pool.map(lambda answers: make_project(**answers), MATRIX))
         results = list(
             pool.map(
-                lambda project: project.run("make", "ci", check=False, env=ci_env(project)),
+                lambda project: project.run(
+                    "make", "ci", check=False, env=ci_env(project), timeout=MAKE_CI_TIMEOUT
+                ),
                 projects,
             )
         )
