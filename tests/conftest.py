@@ -30,23 +30,29 @@ pytest_runtest_setup = processes.pytest_runtest_setup
 pytest_runtest_makereport = processes.pytest_runtest_makereport
 pytest_sessionfinish = processes.pytest_sessionfinish
 
-LONGEST_FIRST = (
+FILE_ORDER = (
     "test_generated_projects.py",  # the variants' `make setup` and `make ci`, all at once
     "test_own_data.py",
     "test_own_data_second_half.py",
     "test_workshop.py",
+    "test_pipelines.py",  # seconds, 16 tests: queued at once behind the second own-data half
+    "test_harness.py",  # seconds: queued at once behind the workshop
     "test_batch_memory.py",
     "test_update.py",
 )
-"""The files that take longest, longest first; the others follow in collection order."""
+"""The order in which pytest-xdist hands out files; the others follow in collection order."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order the files longest first: with `--no-loadscope-reorder`, pytest-xdist hands each
-    worker whole files in this order, so the four longest start at once, one a worker, and the
-    short files fill in behind them (its own order, by number of tests, put the own-data files
-    last, behind every short file of one worker, while the other worker's cores went idle)."""
-    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    """Order the files as FILE_ORDER says. With `--no-loadscope-reorder`, pytest-xdist gives
+    each of the four workers one file in this order, the four longest at once, then the next
+    file to any worker with two tests or fewer left to run, after each test it finishes. The
+    two files queued at once behind the second own-data half and the workshop are short, and
+    the first has enough tests that the half takes nothing more while it runs: the longer
+    files go to whichever worker is free. By pytest-xdist's own order (most tests first) the
+    own-data files came last, behind the short files of one worker; queued behind the
+    own-data half, the batch-memory test ran alone at the end."""
+    rank = {name: place for place, name in enumerate(FILE_ORDER)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
