@@ -9,8 +9,8 @@ card, and the readiness scorecard that said "not met" at the start says "met", e
 with its evidence; then, for one table per problem type, what of the project's `make ci` depends
 on the table: the contract, the data's validation, every in-process test, the evaluation gate and
 the process tests of ``DATA_PROCESS_TESTS``. The
-tables are split between two test files (`test_own_data*.py`) so that the two pytest-xdist
-workers share them.
+tables are split between two test files (`test_own_data*.py`) so that two pytest-xdist
+workers take them at once.
 """
 
 import json
