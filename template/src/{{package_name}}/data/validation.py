@@ -402,6 +402,18 @@ class _Tally:
     examples: list[str]
 
 
+@dataclass(frozen=True)
+class _Suite:
+    """Expectations and the whole-frame batch they judge.
+
+    They run on the batch itself, not through a stored validation definition, whose every run
+    checks the context's store and stores its result (a tenth of a small batch's validation).
+    """
+
+    batches: Any
+    expectations: Any
+
+
 def validate_chunks(
     chunks: Iterable[pd.DataFrame],
     contract: DataContract,
@@ -423,7 +435,7 @@ def validate_chunks(
     known = set(contract.columns)
     id_column = contract.id_column
     context = _ephemeral_context()
-    definitions: dict[frozenset[str], Any] = {}
+    definitions: dict[frozenset[str], _Suite] = {}
     suite: Counter[str] = Counter()
     tallies: dict[tuple[str, str | None], _Tally] = {}
     extra: dict[str, None] = {}
@@ -548,7 +560,7 @@ def _repeated_ids(
 
 def _broken(
     context: Any,  # noqa: ANN401 - Great Expectations' context types are internal
-    definitions: dict[frozenset[str], Any],
+    definitions: dict[frozenset[str], _Suite],
     prepared: pd.DataFrame,
     checks: list[Any],
     *,
@@ -587,24 +599,21 @@ def _ephemeral_context() -> Any:  # noqa: ANN401 - Great Expectations' context t
     return context
 
 
-def _definition(context: Any, name: str, checks: list[Any]) -> Any:  # noqa: ANN401
-    """A validation definition of ``checks`` on a whole frame as one batch."""
+def _definition(context: Any, name: str, checks: list[Any]) -> _Suite:  # noqa: ANN401
+    """``checks`` as a suite on a whole frame as one batch."""
     import great_expectations as gx  # noqa: PLC0415
 
     asset = context.data_sources.get("batches").get_asset("batch")
-    batch = asset.add_batch_definition_whole_dataframe(name)
-    # A suite handed over whole is stored once; adding expectations one by one re-serialises
-    # the suite after each.
-    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=checks))
-    return context.validation_definitions.add(
-        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    return _Suite(
+        asset.add_batch_definition_whole_dataframe(name),
+        gx.ExpectationSuite(name=name, expectations=checks),
     )
 
 
-def _run(definition: Any, prepared: pd.DataFrame, result_format: dict[str, Any]) -> list[Any]:  # noqa: ANN401
-    """The results of ``definition`` on ``prepared``, in any order."""
-    result = definition.run(batch_parameters={"dataframe": prepared}, result_format=result_format)
-    return list(result.results)
+def _run(suite: _Suite, prepared: pd.DataFrame, result_format: dict[str, Any]) -> list[Any]:
+    """The results of ``suite`` on ``prepared``, in any order."""
+    batch = suite.batches.get_batch(batch_parameters={"dataframe": prepared})
+    return list(batch.validate(suite.expectations, result_format=result_format).results)
 
 
 def _shown(value: object) -> str:
