@@ -171,17 +171,13 @@ DATA_PROCESS_TESTS = (
     "tests/test_monitoring.py::"
     "test_right_after_a_promotion_only_the_new_champion_is_judged_and_no_prediction_drifts",
     "tests/test_retraining.py::test_rollback_brings_back_the_previous_champion_in_the_running_service",
-    "tests/test_rollout.py::test_the_baseline_explains_each_answer_with_the_rule_that_fired",
-    "tests/test_rollout.py::test_canary_answers_a_stable_share_of_callers",
-    "tests/test_rollout.py::"
-    "test_shadow_logs_the_challenger_beside_the_champion_and_compare_reports_both",
 )
 """The generated tests with real service processes that judge the team's data: drift right
-after a promotion, rollback in a running service, the baseline's rules explaining answers, a
-challenger trained on the table in canary and shadow. The other process tests (start-up,
-signals, a tracking server, the flow deployed on a Prefect server, a failing challenger's
-breaker, the production profile) and lint do not depend on the table: the variants' `make ci`
-runs them. A test renamed in the template fails here by name (pytest: "not found")."""
+after a promotion, rollback in a running service of two workers. (Shadow, canary and the
+baseline's rules explaining answers build the service in process: `make test` runs them.) The
+other process tests (start-up, signals, a tracking server, the flow deployed on a Prefect server,
+the production profile) and lint do not depend on the table: the variants' `make ci` runs them.
+A test renamed in the template fails here by name (pytest: "not found")."""
 
 
 def readiness(project: Project) -> dict[str, dict[str, str]]:

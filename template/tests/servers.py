@@ -208,9 +208,14 @@ class TcpProxy:
             sink.shutdown(socket.SHUT_WR)
 
 
-def metric(url: str, name: str) -> float:
-    """The value of an unlabelled metric on ``url``/metrics (0 when absent)."""
-    for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines():
+def metric(service: str | httpx.Client, name: str) -> float:
+    """The value of a metric on ``service``'s /metrics (a URL, or a client of a service built in
+    process), 0 when absent; ``name`` with its labels as exported, if it has any."""
+    if isinstance(service, str):
+        exported = httpx.get(f"{service}/metrics", timeout=30).text
+    else:
+        exported = service.get("/metrics").text
+    for line in exported.splitlines():
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     return 0.0
