@@ -10,7 +10,6 @@ loopback only, unless ``APP_ALLOW_ANONYMOUS`` (unsafe) says otherwise.
 import hashlib
 import hmac
 import ipaddress
-import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -19,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..core.errors import UserError
+from .error_bodies import error_document, problem
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -127,13 +127,12 @@ def is_loopback(host: str | None) -> bool:
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    detail = [{"loc": ["header", "authorization"], "msg": message}]
-    body = json.dumps({"error": code, "detail": detail})
+    body = error_document(code, [problem(["header", "authorization"], message, code)])
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:  # noqa: PLR2004
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body.encode()})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Authenticator:

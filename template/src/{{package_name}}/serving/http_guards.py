@@ -1,4 +1,7 @@
-"""HTTP concerns around the BentoML service: size limit, GET /model, pages, refusals, quiet 4xx."""
+"""HTTP concerns around the BentoML service: size limit, GET /model, pages, refusals, quiet 4xx.
+
+Every 4xx answer leaves in the service's one error shape (``error_bodies``).
+"""
 
 import json
 import logging
@@ -8,6 +11,7 @@ from typing import Any
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
 
+from .error_bodies import error_document, problem, rewritten
 from .pages import pages, send_page
 
 Scope = MutableMapping[str, Any]
@@ -32,18 +36,51 @@ def _is_json(media_type: str) -> bool:
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
-async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
-    body = json.dumps(document).encode()
+async def _send_json(send: Send, status: int, body: bytes) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+def _errors_shaped(send: Send, scope: Scope) -> Send:
+    """``send``, with the body of every 4xx answer rewritten in the service's error shape."""
+    if scope["method"] == "HEAD":  # an answer without a body
+        return send
+    held: Message | None = None
+    chunks: list[bytes] = []
+
+    async def shaped(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and 400 <= message["status"] < 500:  # noqa: PLR2004
+            held = message
+            return
+        if held is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        status = int(held["status"])
+        body = rewritten(status, b"".join(chunks), scope["method"], scope["path"])
+        kept = [(name, value) for name, value in held.get("headers", []) if name not in _REPLACED]
+        length = str(len(body)).encode()
+        headers = [*kept, (b"content-type", b"application/json"), (b"content-length", length)]
+        await send({**held, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return shaped
+
+
+_REPLACED = (b"content-type", b"content-length")
+"""Headers of a 4xx answer that its rewritten body replaces."""
+
+
 class RequestGuard:
     """Refuses bodies that are not JSON (415) or too large (413), answers pages and /model.
 
-    The pages are the service's own (``/``, ``/docs``: see ``pages``). ``on_rejected`` is told
-    of every ``/predict`` answered with a 4xx.
+    Every 4xx answer gets the service's error shape. The pages are the service's own (``/``,
+    ``/docs``: see ``pages``). ``on_rejected`` is told of every ``/predict`` answered with a
+    4xx, with the answer as the framework gave it.
     """
 
     def __init__(
@@ -65,8 +102,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _errors_shaped(send, scope)
         if scope["method"] == "GET" and scope["path"] == "/model":
-            await _send_json(send, 200, self.model_info())
+            await _send_json(send, 200, json.dumps(self.model_info()).encode())
             return
         if scope["method"] == "GET" and (page := self.pages.get(scope["path"])) is not None:
             await send_page(send, page)
@@ -80,7 +118,8 @@ class RequestGuard:
         """A POST: refused unless JSON within ``max_bytes``, else read whole and passed on."""
         if not _is_json(media := _media_type(scope)):
             how = "send it with Content-Type: application/json"
-            await self._refuse(scope, send, 415, f"the body must be JSON, not {media}", how)
+            error = f"the body must be JSON, not {media}"
+            await self._refuse(scope, send, 415, error, problem(["body"], how, "media_type"))
             return
         chunks: list[bytes] = []
         size = 0
@@ -95,7 +134,7 @@ class RequestGuard:
             if size > self.max_bytes:
                 error = f"request body is larger than {self.max_bytes} bytes"
                 how = "split the records into smaller requests"
-                await self._refuse(scope, send, 413, error, how)
+                await self._refuse(scope, send, 413, error, problem(["body"], how, "too_large"))
                 return
         body = b"".join(chunks)
         if scope["path"] == "/predict":
@@ -111,11 +150,13 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, error: str, how: str) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, error: str, how: dict[str, Any]
+    ) -> None:
         """Answer ``status`` about the whole body before reading it (reported for /predict)."""
         if scope["path"] == "/predict":
             self.on_rejected(status, b"", b"")
-        await _send_json(send, status, {"error": error, "detail": [{"loc": ["body"], "msg": how}]})
+        await _send_json(send, status, error_document(error, [how]))
 
     def _watched(self, send: Send, request: bytes) -> Send:
         """``send``, telling ``on_rejected`` once a 4xx answer has been sent whole."""

@@ -61,7 +61,11 @@ def api_description(contract: DataContract) -> str:
         "`POST /predict` takes `records`; each result has a `prediction_id`, under which "
         "`POST /feedback` takes the true outcome once it is known. When the service has tokens "
         "(`APP_API_TOKENS`), send `Authorization: Bearer <token>`: one with the `predict` or "
-        "`feedback` scope. `GET /livez` and `GET /readyz` are open."
+        "`feedback` scope. `GET /livez` and `GET /readyz` are open.\n\n"
+        "Every refusal (4xx) has one shape: `error`, one line; `count`, the problems found; "
+        '`detail`, the first twenty, each with `loc` (where: `["records", 0, "<column>"]`, '
+        'a field of the body, `["body"]`, `["path"]`), `field` (the column or field '
+        "name, as the contract names it), `msg` (the rule broken) and `type`."
     )
 
 
