@@ -38,14 +38,10 @@ def problem(loc: Sequence[str | int], msg: str, kind: str) -> Problem:
     return {"loc": list(loc), "field": field, "msg": msg, "type": kind}
 
 
-def error_document(error: str, problems: Sequence[Problem], count: int | None = None) -> bytes:
-    """The body of an error answer: ``error``, ``count`` and the first problems.
-
-    ``count`` is the number of ``problems`` unless given; ``detail`` lists ``SHOWN_PROBLEMS``.
-    """
-    shown = [problem(item["loc"], item["msg"], item["type"]) for item in problems[:SHOWN_PROBLEMS]]
-    total = len(problems) if count is None else count
-    return json.dumps({"error": error, "count": total, "detail": shown}).encode()
+def error_document(error: str, problems: Sequence[Problem]) -> bytes:
+    """The body of an error answer: ``error``, how many ``problems``, the first of them."""
+    shown = list(problems[:SHOWN_PROBLEMS])
+    return json.dumps({"error": error, "count": len(problems), "detail": shown}).encode()
 
 
 def summary(problems: Sequence[Problem]) -> str:
@@ -84,10 +80,7 @@ def rewritten(status: int, body: bytes, method: str, path: str) -> bytes:
             if isinstance(item, dict)
         ]
         if problems:
-            count = parsed.get("count")
-            error = parsed.get("error") if "count" in parsed else summary(problems)
-            total = count if isinstance(count, int) else len(problems)
-            return error_document(str(error), problems, total)
+            return error_document(summary(problems), problems)
     message = (parsed.get("error") or parsed.get("detail")) if isinstance(parsed, dict) else parsed
     return error_document(*_plain(status, str(message or ""), method, path))
 

@@ -102,7 +102,6 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = _errors_shaped(send, scope)
         if scope["method"] == "GET" and scope["path"] == "/model":
             await _send_json(send, 200, json.dumps(self.model_info()).encode())
             return
@@ -110,7 +109,7 @@ class RequestGuard:
             await send_page(send, page)
             return
         if scope["method"] != "POST":
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _errors_shaped(send, scope))
             return
         await self._post(scope, receive, send)
 
@@ -137,6 +136,7 @@ class RequestGuard:
                 await self._refuse(scope, send, 413, error, problem(["body"], how, "too_large"))
                 return
         body = b"".join(chunks)
+        send = _errors_shaped(send, scope)  # the guard's own refusals above have the shape
         if scope["path"] == "/predict":
             send = self._watched(send, body)
         replayed = False
