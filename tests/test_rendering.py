@@ -134,3 +134,26 @@ def test_the_longest_package_name_keeps_the_code_formatted_and_lint_clean(tmp_pa
     for command in ([ruff, "format", "--check", "."], [ruff, "check", "."]):
         result = subprocess.run(command, cwd=path, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dont_write", ["1", ""], ids=["PYTHONDONTWRITEBYTECODE=1", "unset"])
+def test_setup_compiles_the_environment_only_where_python_writes_no_bytecode(
+    rendered: Path, dont_write: str
+) -> None:
+    """Where Python writes bytecode as it imports, compiling every installed module at `make
+    setup` (about 50 CPU-s) is wasted; where it does not (PYTHONDONTWRITEBYTECODE, set in many CI
+    images), every process would compile what it imports again."""
+    env = project_env("3.11")  # without the variable
+    if dont_write:
+        env["PYTHONDONTWRITEBYTECODE"] = dont_write
+    for target in ("setup", ".venv"):  # the whole environment; the serving one before setup
+        planned = subprocess.run(
+            ["make", "--dry-run", "--always-make", target],
+            cwd=rendered,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        [sync] = [line for line in planned.splitlines() if line.startswith("uv sync")]
+        assert ("--compile-bytecode" in sync) == bool(dont_write), sync
