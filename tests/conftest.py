@@ -276,11 +276,13 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the timings tests recorded as ``(name, seconds)`` lists (the workshop's labs),
-    from whichever worker ran them."""
+    """Print the timings tests recorded as ``(name, seconds)`` lists (the workshop's labs) and
+    the figures they recorded as text, from whichever worker ran them."""
     for report in terminalreporter.stats.get("passed", []):
         for title, timings in getattr(report, "user_properties", []):
-            if isinstance(timings, list):
+            if isinstance(timings, str):
+                terminalreporter.write_line(f"\n{title}: {timings}")
+            elif isinstance(timings, list):
                 terminalreporter.write_line(f"\n{title}:")
                 for name, seconds in timings:
                     terminalreporter.write_line(f"  {name:<22} {seconds:6.1f} s")

@@ -17,6 +17,8 @@ PACKAGE = __name__.split(".")[0]
 
 HOLDOUT_SPLIT = "split"
 """``APP_HOLDOUT_DATA=split``: no fixed held-out file (retraining holds out the newest rows)."""
+DRIFT_FALSE_ALARM_RATE = 0.01
+"""Each column's share of false alarms on windows drawn from the reference itself."""
 
 Engine = Literal["streamed", "pandas"]
 """How `validate` and `predict` read a file: ``APP_CHUNK_ROWS`` at a time, or whole."""
@@ -241,7 +243,17 @@ class Settings(BaseSettings):
     drift_method: str | None = Field(
         default=None,
         description="Pin Evidently's drift test for every column (e.g. psi, ks, wasserstein, "
-        "jensenshannon); by default Evidently picks one by column type and sample size.",
+        "jensenshannon), with Evidently's threshold; by default numbers use the normed "
+        "Wasserstein distance and categories the Jensen-Shannon distance, with thresholds "
+        "calibrated to APP_DRIFT_FALSE_ALARM_RATE.",
+    )
+    drift_false_alarm_rate: float = Field(
+        default=DRIFT_FALSE_ALARM_RATE,
+        gt=0,
+        lt=0.5,
+        description="Each column's drift threshold is the distance that windows of the live "
+        "window's size, drawn from the reference itself, pass this share of the time (never "
+        "below Evidently's 0.1): a small window of a skewed column does not alarm on noise.",
     )
     alert_webhook_url: SecretStr | None = Field(
         default=None,

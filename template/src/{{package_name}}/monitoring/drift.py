@@ -1,8 +1,10 @@
 """Data and prediction drift with Evidently: live traffic against the champion's reference data.
 
-Which columns are numerical or categorical comes from the data contract; Evidently picks the test
-per column by type and sample size unless ``APP_DRIFT_METHOD`` pins one. Each column's verdict,
-the test used and its score are read from Evidently's own results.
+Which columns are numerical or categorical comes from the data contract. Each column's test and
+threshold are calibrated on the reference for the window's size (drift_calibration.py): windows
+drawn from the reference alarm at most ``APP_DRIFT_FALSE_ALARM_RATE`` of the time. A test pinned
+by ``APP_DRIFT_METHOD`` keeps Evidently's threshold. Each column's verdict, the test used and its
+score are read from Evidently's own results.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..config.settings import DRIFT_FALSE_ALARM_RATE
 from ..contract.data_contract import DataContract, FeatureType
+from .drift_calibration import calibrated_tests
 
 PREDICTION = "prediction"
 
@@ -60,7 +64,21 @@ class DriftReport:
         self.snapshot.save_html(str(path))
 
 
-def _comparable(frame: pd.DataFrame, columns: list[str], numeric: list[str]) -> pd.DataFrame:
+def drift_columns(contract: DataContract, *, predictions: bool) -> tuple[list[str], list[str]]:
+    """The columns drift judges, and those of them that are numbers."""
+    # Date-times move forward by nature: their drift would always alert, and says nothing.
+    columns = [f.name for f in contract.features if f.type is not FeatureType.DATETIME]
+    numeric = [
+        f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
+    ]
+    if predictions:
+        columns.append(PREDICTION)
+        if contract.target.classes is None:
+            numeric.append(PREDICTION)
+    return columns, numeric
+
+
+def comparable(frame: pd.DataFrame, columns: list[str], numeric: list[str]) -> pd.DataFrame:
     """The columns with one dtype per kind, whatever file or log they came from."""
     return pd.DataFrame(
         {
@@ -103,30 +121,40 @@ def compute_drift(
     *,
     share_threshold: float = 0.5,
     method: str | None = None,
+    false_alarm_rate: float = DRIFT_FALSE_ALARM_RATE,
 ) -> DriftReport:
-    """Compare ``current`` with ``reference``: features, and predictions when both have them."""
+    """Compare ``current`` with ``reference``: features, and predictions when both have them.
+
+    Unless ``method`` pins Evidently's test, each column's threshold holds ``false_alarm_rate``
+    for a window of ``current``'s size.
+    """
     from evidently import DataDefinition, Dataset, Report  # noqa: PLC0415 - slow import
     from evidently.presets import DataDriftPreset  # noqa: PLC0415
 
-    # Date-times move forward by nature: their drift would always alert, and says nothing.
-    columns = [f.name for f in contract.features if f.type is not FeatureType.DATETIME]
-    if PREDICTION in reference and PREDICTION in current:
-        columns.append(PREDICTION)
-    numeric = [
-        f.name for f in contract.features if f.type in (FeatureType.INTEGER, FeatureType.NUMBER)
-    ]
-    if PREDICTION in columns and contract.target.classes is None:
-        numeric.append(PREDICTION)
+    columns, numeric = drift_columns(
+        contract, predictions=PREDICTION in reference and PREDICTION in current
+    )
     definition = DataDefinition(
         numerical_columns=numeric,
         categorical_columns=[name for name in columns if name not in numeric],
     )
-    report = Report(
-        [DataDriftPreset(columns=columns, drift_share=share_threshold, method=method)],
-        include_tests=True,
+    reference_data = comparable(reference, columns, numeric)
+    current_data = _within_reach(comparable(current, columns, numeric), reference_data, numeric)
+    tests = (
+        {}
+        if method
+        else calibrated_tests(
+            reference_data, current_data, numeric, false_alarm_rate=false_alarm_rate
+        )
     )
-    reference_data = _comparable(reference, columns, numeric)
-    current_data = _within_reach(_comparable(current, columns, numeric), reference_data, numeric)
+    preset = DataDriftPreset(
+        columns=columns,
+        drift_share=share_threshold,
+        method=method,
+        per_column_method={name: test.method for name, test in tests.items()} or None,
+        per_column_threshold={name: test.threshold for name, test in tests.items()} or None,
+    )
+    report = Report([preset], include_tests=True)
     snapshot = report.run(
         current_data=Dataset.from_pandas(current_data, data_definition=definition),
         reference_data=Dataset.from_pandas(reference_data, data_definition=definition),

@@ -343,6 +343,7 @@ def monitor(
         contract,
         share_threshold=settings.drift_share_threshold,
         method=settings.drift_method,
+        false_alarm_rate=settings.drift_false_alarm_rate,
     )
     summary.drift = _summary_of(report.result)
     summary.performance = asdict(live_performance(window, contract))

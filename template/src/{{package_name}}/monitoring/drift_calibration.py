@@ -1,0 +1,116 @@
+"""Drift thresholds that hold a stated false-alarm rate, calibrated by resampling the reference.
+
+Evidently's distances have fixed thresholds (0.1): on a window of a few hundred predictions of
+a skewed or many-valued column, noise alone passes them. Here each column's threshold is the
+distance that windows of the live window's size, drawn from the reference itself, exceed only
+``false_alarm_rate`` of the time, and never below Evidently's own threshold (a large window then
+alarms on a material shift only). Numbers use the normed Wasserstein distance, categories the
+Jensen-Shannon distance, whatever the reference's size; both are computed here exactly as
+Evidently computes them, for every draw at once (tests/test_drift.py checks the figures
+against Evidently's own).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+DRAWS = 1_000
+"""Windows drawn from the reference per column: the threshold is their (1 - rate) quantile."""
+NUMBER_TEST = "wasserstein"
+CATEGORY_TEST = "jensenshannon"
+DEFAULT_THRESHOLD = 0.1
+"""Evidently's threshold for both distances: a calibrated threshold is never lower."""
+CELLS = 2_000_000
+"""Draws x window rows (or x categories) held in memory at once."""
+
+
+@dataclass(frozen=True)
+class CalibratedTest:
+    """The test Evidently runs on a column and the threshold it alarms from."""
+
+    method: str
+    threshold: float
+
+
+def calibrated_tests(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: list[str],
+    *,
+    false_alarm_rate: float,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> dict[str, CalibratedTest]:
+    """Each column of ``current`` found in ``reference``: its test and calibrated threshold.
+
+    Columns empty on either side are left to Evidently's defaults.
+    """
+    rng = np.random.default_rng(seed)
+    tests: dict[str, CalibratedTest] = {}
+    for name in current.columns:
+        known = reference[name].dropna()
+        rows = int(current[name].notna().sum())
+        if known.empty or rows == 0:
+            continue
+        method = NUMBER_TEST if name in numeric else CATEGORY_TEST
+        scored = wasserstein_scores if name in numeric else jensenshannon_scores
+        sample = known if name in numeric else known.astype(str)
+        width = rows if name in numeric else max(rows, known.nunique())
+        step = max(1, CELLS // width)  # draws at once: memory stays flat in the window's size
+        scores = np.concatenate(
+            [
+                scored(sample, rng.integers(0, len(known), size=(min(step, draws - first), rows)))
+                for first in range(0, draws, step)
+            ]
+        )
+        quantile = float(np.quantile(scores, 1 - false_alarm_rate, method="higher"))
+        tests[str(name)] = CalibratedTest(method, max(DEFAULT_THRESHOLD, quantile))
+    return tests
+
+
+def wasserstein_scores(values: pd.Series, picks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Evidently's normed Wasserstein distance between ``values`` and each row of picks of them.
+
+    With F the reference's distribution function on its sorted distinct values and a window's
+    function constant (k/n) between its sorted values, each stretch between two of them adds
+    the area between a constant and F, from prefix sums: a window of n costs n log n whatever
+    the reference's size.
+    """
+    numbers = values.to_numpy(float)
+    grid, position, counts = np.unique(numbers, return_inverse=True, return_counts=True)
+    cdf = np.cumsum(counts) / len(numbers)
+    widths = np.diff(grid)
+    spans = np.concatenate([[0.0], np.cumsum(widths)])  # W_j: the width up to grid point j
+    areas = np.concatenate([[0.0], np.cumsum(cdf[:-1] * widths)])  # A_j: F's area up to j
+    rows = picks.shape[1]
+    ordered = np.sort(position[picks], axis=1)
+    starts = np.concatenate([np.zeros((len(picks), 1), dtype=np.int64), ordered], axis=1)
+    ends = np.concatenate([ordered, np.full((len(picks), 1), len(grid) - 1)], axis=1)
+    level = np.arange(rows + 1) / rows  # the window's function on each stretch
+    crossing = np.clip(np.searchsorted(cdf, level, side="left"), starts, ends)
+    below = level * (spans[crossing] - spans[starts]) - (areas[crossing] - areas[starts])
+    above = (areas[ends] - areas[crossing]) - level * (spans[ends] - spans[crossing])
+    norm = max(float(np.std(numbers)), 0.001)
+    return np.asarray((below + above).sum(axis=1) / norm)
+
+
+def jensenshannon_scores(
+    values: pd.Series, picks: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Evidently's Jensen-Shannon distance between ``values`` and each row of picks of them.
+
+    Over the reference's categories, with natural logarithms, as scipy computes it.
+    """
+    codes, categories = pd.factorize(values)
+    reference = np.bincount(codes, minlength=len(categories)) / len(codes)
+    chosen = codes[picks]
+    offsets = np.arange(len(chosen))[:, None] * len(categories)
+    tallies = np.bincount((chosen + offsets).ravel(), minlength=len(chosen) * len(categories))
+    window = tallies.reshape(len(chosen), len(categories)) / picks.shape[1]
+    middle = (window + reference) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(reference > 0, reference * np.log(reference / middle), 0.0)
+        right = np.where(window > 0, window * np.log(window / middle), 0.0)
+    return np.asarray(np.sqrt(np.maximum((left + right).sum(axis=1) / 2, 0.0)))
