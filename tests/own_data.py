@@ -144,10 +144,10 @@ def run_loop(
         timings["shifted traffic"] = round(time.monotonic() - started, 1)
         assert flagged > 0, "values beyond the observed limits are answered and flagged"
         monitored = project.run(*cli, "monitor", check=False)
-        assert "ALERT" in monitored.stdout + monitored.stderr, monitored.stdout
-        drifted = re.findall(r"^ {4}(.+?) +DRIFT ", monitored.stdout, re.M)
-        shown = f"the shift is caught as drift, not only beyond the limits:\n{monitored.stdout}"
-        assert drifted, shown
+        said = monitored.stdout + monitored.stderr
+        assert "ALERT" in said, said
+        drifted = re.findall(r"^ {4}(.+?) +DRIFT ", said, re.M)
+        assert drifted, f"the shift is caught as drift, not only beyond the limits:\n{said}"
         record_property(f"drift on shifted traffic: {table.name}", ", ".join(drifted))
     finally:
         stop(server)
