@@ -51,7 +51,7 @@ def steps(lab: Path) -> list[Step | list[Step]]:
 
 READY_SECONDS = 600
 """A hang guard, not a speed target: the first `make serve` of a lab creates .venv first (about
-15 s alone, minutes beside the rest of the suite on two cores)."""
+25 s to an answer alone, minutes beside the rest of the suite on two cores)."""
 
 
 def wait_until_ready(port: int, server: subprocess.Popen[bytes]) -> None:
