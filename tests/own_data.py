@@ -102,8 +102,8 @@ def run_loop(
     step("rebaseline", *cli, "rebaseline")
     validated = step("validate", *cli, "validate")  # the training file and the held-out split
     assert validated.count(": passed") == 2, validated
-    if not table.ci:  # (`make test` below runs them for the others) drift's false alarms on
-        # windows drawn from this table, and its distances figure for figure Evidently's
+    if not table.ci:  # drift's false alarms on windows drawn from this table, and its
+        # distances against Evidently's (for the ci tables, `make test` below runs them)
         step("drift's false alarms", "uv", "run", "pytest", "-n0", "-q", "tests/test_drift.py")
 
     port = free_port()

@@ -56,14 +56,16 @@ def calibrated_tests(
         rows = int(current[name].notna().sum())
         if known.empty or rows == 0:
             continue
-        method = NUMBER_TEST if name in numeric else CATEGORY_TEST
-        scored = wasserstein_scores if name in numeric else jensenshannon_scores
-        sample = known if name in numeric else known.astype(str)
-        width = rows if name in numeric else max(rows, known.nunique())
+        numbers = name in numeric
+        width = rows if numbers else max(rows, known.nunique())
         step = max(1, CELLS // width)  # draws at once: memory stays flat in the window's size
         scores = np.concatenate(
             [
-                scored(sample, rng.integers(0, len(known), size=(min(step, draws - first), rows)))
+                distances(
+                    known,
+                    rng.integers(0, len(known), size=(min(step, draws - first), rows)),
+                    numeric=numbers,
+                )
                 for first in range(0, draws, step)
             ]
         )
@@ -71,8 +73,21 @@ def calibrated_tests(
         # equal to it (a column of few values gives many equal distances) do not alarm
         quantile = float(np.quantile(scores, 1 - false_alarm_rate, method="higher"))
         above = quantile * (1 + TIES) + TIES
+        method = NUMBER_TEST if numbers else CATEGORY_TEST
         tests[str(name)] = CalibratedTest(method, max(DEFAULT_THRESHOLD, above))
     return tests
+
+
+def distances(
+    values: pd.Series, picks: npt.NDArray[np.int64], *, numeric: bool
+) -> npt.NDArray[np.float64]:
+    """The column's distance between ``values`` and each row of picks of them.
+
+    Wasserstein (normed) for numbers, Jensen-Shannon for categories (compared as text).
+    """
+    if numeric:
+        return wasserstein_scores(values, picks)
+    return jensenshannon_scores(values.astype(str), picks)
 
 
 def wasserstein_scores(values: pd.Series, picks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
