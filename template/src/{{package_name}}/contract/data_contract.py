@@ -58,7 +58,9 @@ HEADER = """\
 # `limits: observed`: seen in the data (widened by 10%); values outside (and fractions where
 # whole numbers were seen) are answered, flagged in `out_of_range` and reported by validation.
 # Make a limit `declared` (the default) where a value outside cannot be meaningful: it is then
-# refused. `key`: the identifier code uses for a name.
+# refused. `limits: open` (categories with many values): `values` are the most frequent ones;
+# any other value is ordinary, never flagged, and the model and drift count it as one, "(other)".
+# `key`: the identifier code uses for a name.
 # `max_out_of_range_share` (default 0.05): the share of rows outside an observed limit that a
 # file may have before `validate` fails, and that the traffic may have before `monitor` alerts.
 # `positive_class` (two classes): the class F1 and ROC AUC score; infer proposes the rarer one.
@@ -84,10 +86,17 @@ class Limits(StrEnum):
 
     ``declared``: set by the team; a value outside cannot be meaningful and is refused.
     ``observed``: learned from data by ``contract infer``; new data may go beyond it.
+    ``open`` (categories): the values listed are the most frequent; others are ordinary, and the
+    model and drift count them as one, :data:`OTHER`.
     """
 
     DECLARED = "declared"
     OBSERVED = "observed"
+    OPEN = "open"
+
+
+OTHER = "(other)"
+"""What the model and drift see for a value of an open category that the contract does not list."""
 
 
 class ExtraFields(StrEnum):
@@ -138,6 +147,8 @@ class Feature(StrictModel):
                 raise ValueError(f"'{self.name}': values must be unique")
         elif self.values is not None:
             raise ValueError(f"'{self.name}': values apply to category features only")
+        if self.limits is Limits.OPEN and self.type is not FeatureType.CATEGORY:
+            raise ValueError(f"'{self.name}': `limits: open` applies to categories only")
         return self
 
 
@@ -162,6 +173,8 @@ class Target(StrictModel):
 
     @model_validator(mode="after")
     def _check_constraints(self) -> Self:
+        if self.limits is Limits.OPEN:
+            raise ValueError(f"target '{self.name}': `limits: open` applies to features only")
         if self.positive_class is not None and (
             self.classes is None or len(self.classes) != 2  # noqa: PLR2004
         ):
@@ -258,6 +271,11 @@ class DataContract(StrictModel):
         """Columns read as text whatever they hold: the id and the categories."""
         categories = [f.name for f in self.features if f.type is FeatureType.CATEGORY]
         return [*([self.id_column] if self.id_column else []), *categories]
+
+    @property
+    def open_categories(self) -> dict[str, frozenset[str]]:
+        """Categories with open limits -> the values they list (any other counts as OTHER)."""
+        return {f.name: frozenset(f.values or ()) for f in self.features if f.limits is Limits.OPEN}
 
     def feature(self, name: str) -> Feature:
         """The feature called ``name``."""

@@ -4,7 +4,9 @@ Types are read as a careful data engineer would: integers with missing values st
 numbers written with decimals stay numbers, ``yes/no`` and ``Y/N`` columns are booleans
 (numbers that are only 0 and 1 stay integers: another count tomorrow is flagged, not refused),
 codes written with leading zeros are categories, ISO dates are date-times. Ranges and categories are
-*observed* limits with a margin, so new data of the same population passes. Every column infer
+*observed* limits with a margin, so new data of the same population passes; a column of more
+than 50 values (regions, airports, product codes) is a category of its most frequent values with
+*open* limits. Every column infer
 could not use is reported in one run, with what was done and how to change it.
 """
 
@@ -15,11 +17,23 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from ..core.errors import UserError
-from .data_contract import DataContract, Feature, FeatureType, Limits, ProblemType, Target, key_for
+from .data_contract import (
+    OTHER,
+    DataContract,
+    Feature,
+    FeatureType,
+    Limits,
+    ProblemType,
+    Target,
+    key_for,
+)
 from .schemas import BOOLEAN_WORDS
 
 MAX_CATEGORIES = 50
-"""A text column with more distinct values than this is not treated as a category."""
+"""A category lists at most this many values: past it, its most frequent ones (open limits)."""
+
+MIN_ROWS_PER_VALUE = 10
+"""Rows a value of a many-valued column needs to be listed: fewer, and no model learns from it."""
 
 MAX_CLASSES = 20
 """An integer target with at most this many distinct values is read as class labels."""
@@ -161,24 +175,38 @@ def _distinct_keys(features: list[Feature]) -> list[Feature]:
 
 
 def _proposed_id(frame: pd.DataFrame, taken: set[str], decisions: list[Decision]) -> str | None:
-    """A text column with a distinct value on every row, proposed as the id column."""
+    """The first column that identifies rows, proposed as the id column.
+
+    Text with a distinct value on every row (an order reference), or a row number: whole
+    numbers, distinct on every row, that fill most of their range (1 to n, or a sample of it).
+    As a feature, a row number would teach the model the file's order.
+    """
     for column in frame.columns:
         values = frame[column]
-        if column in taken or ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
+        if column in taken or ptypes.is_bool_dtype(values) or values.isna().any():
             continue
-        if ptypes.is_datetime64_any_dtype(values) or values.isna().any():
+        if len(values) <= MAX_CATEGORIES or values.nunique() != len(values):
             continue
-        if values.astype(str).str.fullmatch(DATE_TIME).all():
+        if ptypes.is_integer_dtype(values):
+            if int(values.max()) - int(values.min()) + 1 > 2 * len(values):
+                continue
+            what = "a row number (whole numbers, distinct on every row, filling their range)"
+        elif (
+            ptypes.is_numeric_dtype(values)
+            or ptypes.is_datetime64_any_dtype(values)
+            or values.astype(str).str.fullmatch(DATE_TIME).all()
+        ):
             continue
-        if values.nunique() == len(values) and len(values) > MAX_CATEGORIES:
-            decisions.append(
-                Decision(
-                    column,
-                    "a distinct text value on every row: taken as the id column",
-                    f"To use another, pass --id-column; to drop it, --exclude '{column}'",
-                )
+        else:
+            what = "a distinct text value on every row"
+        decisions.append(
+            Decision(
+                column,
+                f"{what}: taken as the id column",
+                f"To use another, pass --id-column; to drop it, --exclude '{column}'",
             )
-            return str(column)
+        )
+        return str(column)
     return None
 
 
@@ -215,7 +243,7 @@ def _infer_feature(
     source = written if written is not None else column
     text = pd.Series(source.dropna().unique()).astype(str).str.strip()
     if as_category or _written_as_codes(text, present):
-        return _category(name, text, nullable, decisions, explicit=as_category)
+        return _category(name, text, source, nullable, decisions, explicit=as_category)
     if _numeric_flags(present):
         decisions.append(
             Decision(
@@ -261,12 +289,19 @@ def _infer_feature(
             maximum=high,
             limits=Limits.OBSERVED,
         )
-    return _category(name, text, nullable, decisions, explicit=False)
+    return _category(name, text, source, nullable, decisions, explicit=False)
 
 
 def _category(
-    name: str, text: pd.Series, nullable: bool, decisions: list[Decision], *, explicit: bool
+    name: str,
+    text: pd.Series,
+    source: pd.Series,
+    nullable: bool,
+    decisions: list[Decision],
+    *,
+    explicit: bool,
 ) -> Feature | None:
+    """A category of the distinct values ``text``; ``source`` holds every row's value."""
     values = sorted(text.unique())
     sentences = sum(" " in value and value[-1] in ".!?" for value in values)
     if not explicit and sentences * 2 > len(values):
@@ -279,15 +314,7 @@ def _category(
         )
         return None
     if len(values) > MAX_CATEGORIES:
-        decisions.append(
-            Decision(
-                name,
-                f"{len(values)} distinct text values (free text or a code with more than "
-                f"{MAX_CATEGORIES}): left out",
-                "To use it, encode it in your data (a group, a length, a flag) and infer again",
-            )
-        )
-        return None
+        return _open_category(name, len(values), source, nullable, decisions)
     if not explicit and values and all(value.isdigit() for value in values):
         decisions.append(
             Decision(
@@ -302,6 +329,49 @@ def _category(
         nullable=nullable,
         values=tuple(values),
         limits=Limits.OBSERVED,
+    )
+
+
+def _open_category(
+    name: str, distinct: int, source: pd.Series, nullable: bool, decisions: list[Decision]
+) -> Feature | None:
+    """The most frequent values of a many-valued column, or nothing if no value repeats enough.
+
+    Regions, airports, product codes: a category of the ``MAX_CATEGORIES`` most frequent values
+    seen on ``MIN_ROWS_PER_VALUE`` rows or more, with open limits (any other value is ordinary).
+    Names, ids and free text repeat too rarely to be learned from: left out.
+    """
+    present = source.dropna().astype(str).str.strip()
+    counts = present.value_counts()
+    counts = counts[counts >= MIN_ROWS_PER_VALUE]
+    frequent = sorted(counts.index, key=lambda value: (-counts[value], value))[:MAX_CATEGORIES]
+    if len(frequent) < 2:  # noqa: PLR2004
+        decisions.append(
+            Decision(
+                name,
+                f"{distinct} distinct text values, none on {MIN_ROWS_PER_VALUE} rows or more "
+                "(names, ids or free text): left out",
+                "To use it, encode it in your data (a group, a length, a flag) and infer again",
+            )
+        )
+        return None
+    covered = float(counts[frequent].sum()) / max(len(present), 1)
+    decisions.append(
+        Decision(
+            name,
+            f"{distinct} distinct values: a category of its {len(frequent)} most frequent "
+            f"({covered:.0%} of rows), with open limits: any other value is answered, not "
+            f'flagged, and the model and drift count it as one, "{OTHER}"',
+            f"To list more or fewer, edit its values in the contract; to leave it out, pass "
+            f"--exclude '{name}'",
+        )
+    )
+    return Feature(
+        name=name,
+        type=FeatureType.CATEGORY,
+        nullable=nullable,
+        values=tuple(frequent),
+        limits=Limits.OPEN,
     )
 
 

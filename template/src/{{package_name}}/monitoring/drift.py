@@ -1,6 +1,7 @@
 """Data and prediction drift with Evidently: live traffic against the champion's reference data.
 
-Which columns are numerical or categorical comes from the data contract. Each column's test and
+Which columns are numerical or categorical comes from the data contract; an open category's
+values that the contract does not list count as one. Each column's test and
 threshold are calibrated on the reference for the window's size (drift_calibration.py): windows
 drawn from the reference alarm at most ``APP_DRIFT_FALSE_ALARM_RATE`` of the time. A test pinned
 by ``APP_DRIFT_METHOD`` keeps Evidently's threshold. Each column's verdict, the test used and its
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..config.settings import DRIFT_FALSE_ALARM_RATE
-from ..contract.data_contract import DataContract, FeatureType
+from ..contract.data_contract import OTHER, DataContract, FeatureType
 from .drift_calibration import calibrated_tests
 
 PREDICTION = "prediction"
@@ -78,13 +79,29 @@ def drift_columns(contract: DataContract, *, predictions: bool) -> tuple[list[st
     return columns, numeric
 
 
-def comparable(frame: pd.DataFrame, columns: list[str], numeric: list[str]) -> pd.DataFrame:
-    """The columns with one dtype per kind, whatever file or log they came from."""
+def comparable(
+    frame: pd.DataFrame,
+    columns: list[str],
+    numeric: list[str],
+    grouped: dict[str, frozenset[str]] | None = None,
+) -> pd.DataFrame:
+    """The columns with one dtype per kind, whatever file or log they came from.
+
+    ``grouped`` (the contract's open categories): values they do not list count as one, OTHER.
+    """
+    groups = grouped or {}
+
+    def text(name: str) -> pd.Series:
+        values = frame[name].astype("string")
+        if name not in groups:
+            return values
+        return values.where(values.isna() | values.isin(groups[name]), OTHER)
+
     return pd.DataFrame(
         {
             name: pd.to_numeric(frame[name], errors="coerce").astype("float64")
             if name in numeric
-            else frame[name].astype("string")
+            else text(name)
             for name in columns
         }
     )
@@ -138,8 +155,11 @@ def compute_drift(
         numerical_columns=numeric,
         categorical_columns=[name for name in columns if name not in numeric],
     )
-    reference_data = comparable(reference, columns, numeric)
-    current_data = _within_reach(comparable(current, columns, numeric), reference_data, numeric)
+    grouped = contract.open_categories
+    reference_data = comparable(reference, columns, numeric, grouped)
+    current_data = _within_reach(
+        comparable(current, columns, numeric, grouped), reference_data, numeric
+    )
     tests = (
         {}
         if method
