@@ -102,6 +102,9 @@ def run_loop(
     step("rebaseline", *cli, "rebaseline")
     validated = step("validate", *cli, "validate")  # the training file and the held-out split
     assert validated.count(": passed") == 2, validated
+    held_out_passed = re.search(r"^.*held-out.*: passed, \d+ rows.*$", validated, re.M)
+    assert held_out_passed, validated
+    record_property(f"held-out validation: {table.name}", held_out_passed.group(0))
     if not table.ci:  # drift's false alarms on windows drawn from this table, and its
         # distances against Evidently's (for the ci tables, `make test` below runs them)
         step("drift's false alarms", "uv", "run", "pytest", "-n0", "-q", "tests/test_drift.py")
@@ -131,6 +134,7 @@ def run_loop(
             retrained,
         )
         assert decided, retrained  # the gate's decision, with its interval
+        record_property(f"gate: {table.name}", decided.group(0))
         candidate = decided.group(1)
         if decided.group(2) == "refused":  # learned rules can be as good: the team may still
             why = r"cannot tell at 95%|not better by the margin|too small to decide"

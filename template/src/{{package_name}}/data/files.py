@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from pandas.api import types as ptypes
 
 from ..core.errors import UserError
 
@@ -88,6 +89,20 @@ def read_table(path: Path, text_columns: Collection[str] = ()) -> pd.DataFrame:
     if frame.empty:
         raise DataFileError(f"{path}: the file has a header but no rows")
     _check_columns(path, frame, kind)
+    return as_text(frame, text_columns)
+
+
+def as_text(frame: pd.DataFrame, text_columns: Collection[str]) -> pd.DataFrame:
+    """``frame`` with its ``text_columns`` as text, as a CSV file's are read, whatever the source
+    typed them: a Parquet file's or a database's integer id reads ``"7"``, not ``7``."""
+    for name in text_columns:
+        column = frame[name] if name in frame else None
+        if column is None or not ptypes.is_numeric_dtype(column):
+            continue
+        present = column.notna()
+        if ptypes.is_float_dtype(column) and bool((column[present] % 1 == 0).all()):
+            column = column.astype("Int64")  # whole numbers with gaps: "7", not "7.0"
+        frame[name] = column.astype(str).where(present)
     return frame
 
 
@@ -190,6 +205,7 @@ class TableChunks:
         for chunk in self._read(self.rows):
             if start == 0:
                 _check_columns(self.path, chunk, self.kind)
+            chunk = as_text(chunk, self.text_columns)
             chunk.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
             if learning:
