@@ -93,10 +93,12 @@ def read_table(path: Path, text_columns: Collection[str] = ()) -> pd.DataFrame:
 
 
 def as_text(frame: pd.DataFrame, text_columns: Collection[str]) -> pd.DataFrame:
-    """``frame`` with its ``text_columns`` as text, as a CSV file's are read, whatever the source
-    typed them: a Parquet file's or a database's integer id reads ``"7"``, not ``7``."""
+    """``frame`` with its ``text_columns`` as text, as a CSV file's are read.
+
+    Whatever the source typed them: a Parquet file's or a database's integer id reads ``"7"``.
+    """
     for name in text_columns:
-        column = frame[name] if name in frame else None
+        column = frame.get(name)
         if column is None or not ptypes.is_numeric_dtype(column):
             continue
         present = column.notna()
@@ -202,10 +204,10 @@ class TableChunks:
             return
         learning = not self._learned
         start = 0
-        for chunk in self._read(self.rows):
+        for read in self._read(self.rows):
             if start == 0:
-                _check_columns(self.path, chunk, self.kind)
-            chunk = as_text(chunk, self.text_columns)
+                _check_columns(self.path, read, self.kind)
+            chunk = as_text(read, self.text_columns)
             chunk.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
             if learning:
