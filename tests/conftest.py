@@ -68,6 +68,7 @@ DEFAULT_ANSWERS = {
 RELEASES = {
     "v0.1.0": "b9eb3a9abeef305d7dcba35c014db1a04cba4573",
     "v0.2.0": "5307f78069d6a95e5b9089121766d5d71d375f06",
+    "v0.3.0": "5fc00da1da54a18f435561ed7be813753879a5ad",
 }
 OLDEST = "v0.1.0"
 GIT_ENV = {
