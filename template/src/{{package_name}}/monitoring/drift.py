@@ -83,19 +83,18 @@ def comparable(
     frame: pd.DataFrame,
     columns: list[str],
     numeric: list[str],
-    grouped: dict[str, frozenset[str]] | None = None,
+    grouped: dict[str, frozenset[str]],
 ) -> pd.DataFrame:
     """The columns with one dtype per kind, whatever file or log they came from.
 
     ``grouped`` (the contract's open categories): values they do not list count as one, OTHER.
     """
-    groups = grouped or {}
 
     def text(name: str) -> pd.Series:
         values = frame[name].astype("string")
-        if name not in groups:
+        if name not in grouped:
             return values
-        return values.where(values.isna() | values.isin(groups[name]), OTHER)
+        return values.where(values.isna() | values.isin(grouped[name]), OTHER)
 
     return pd.DataFrame(
         {
