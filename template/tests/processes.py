@@ -117,7 +117,7 @@ def marked_processes(mark: str) -> list[psutil.Process]:
     return found
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
+def is_xdist_controller(config: pytest.Config) -> bool:
     """The controller of pytest-xdist workers runs no test itself."""
     workers = getattr(config.option, "numprocesses", None)
     return bool(workers) and not hasattr(config, "workerinput")
@@ -125,7 +125,7 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Mark this session's processes (xdist workers each mark their own)."""
-    if not _is_xdist_controller(config):
+    if not is_xdist_controller(config):
         os.environ[MARK] = uuid.uuid4().hex
 
 
@@ -151,7 +151,7 @@ def pytest_runtest_makereport(
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run, naming them, if processes this session started are still alive; kill them."""
     mark = os.environ.get(MARK)
-    if mark is None or _is_xdist_controller(session.config):
+    if mark is None or is_xdist_controller(session.config):
         return
     deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS  # a process may be on its way out
     while (left := marked_processes(mark)) and time.monotonic() < deadline:

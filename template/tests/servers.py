@@ -92,8 +92,13 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, seconds: float = 180) -> None:
-        self.process = start(self.command, self.log, env={**os.environ, **self.env})
+        self.launch()
+        assert self.process is not None
         wait_until_up(self.health, self.process, self.log, seconds)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to answer."""
+        self.process = start(self.command, self.log, env={**os.environ, **self.env})
 
     def stop(self) -> None:
         if self.process is not None:
@@ -144,6 +149,21 @@ def prefect_server(database_url: str, folder: Path) -> tuple[ServerProcess, str]
     url = f"http://127.0.0.1:{port}/api"
     login = {"PREFECT_API_AUTH_STRING": auth}
     return ServerProcess(command, f"{url}/health", folder / "prefect.log", env, login), url
+
+
+def local_prefect_server(folder: Path) -> tuple[ServerProcess, str]:
+    """`prefect server` on SQLite in ``folder``, for callers on this machine (not started); and
+    its API URL."""
+    port = free_port()
+    env = {
+        "PREFECT_HOME": str(folder),
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder / 'prefect.db'}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    command = [tool("prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/api"
+    return ServerProcess(command, f"{url}/health", folder / "prefect.log", env, {}), url
 
 
 class TcpProxy:
