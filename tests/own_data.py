@@ -42,6 +42,43 @@ def own_project(make_project: Callable[..., Project], request: pytest.FixtureReq
     return make_project(project_name=f"Own Data {half.replace('_', ' ')}", package_name=PACKAGE)
 
 
+@pytest.fixture(scope="module")
+def prefect_api(own_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Prefect server (SQLite) for the module's retraining runs, as a team's PREFECT_API_URL:
+    started once, where each `retrain` would start a temporary server of its own (about 13
+    CPU-s each; the workshop's `make retrain` still does, as a team's first does)."""
+    folder = tmp_path_factory.mktemp("prefect")
+    port = free_port()
+    env = {
+        **own_project.env,
+        "PREFECT_HOME": str(folder),
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder / 'prefect.db'}",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    command = ["uv", "run", "prefect", "server", "start", "--host", "127.0.0.1"]
+    log = folder / "prefect.log"
+    server = start([*command, "--port", str(port)], log, cwd=own_project.path, env=env)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while not answers(f"{url}/health"):
+            assert server.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"no Prefect server in 120 s: {log.read_text()}"
+            time.sleep(0.5)
+        yield url
+    finally:
+        stop(server)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def fresh(own_project: Project, tmp_path: Path) -> Iterator[Project]:
     """The project as `make setup` left it: the sample's contract and its baseline as champion."""
@@ -60,14 +97,18 @@ def fresh(own_project: Project, tmp_path: Path) -> Iterator[Project]:
 
 
 def run_loop(
-    project: Project, table: Table, record_property: Callable[[str, object], None]
+    project: Project,
+    table: Table,
+    record_property: Callable[[str, object], None],
+    prefect_api: str,
 ) -> None:
-    """The whole loop for ``table`` in ``project`` (as `fresh` leaves it); timings recorded."""
+    """The whole loop for ``table`` in ``project`` (as `fresh` leaves it), its flows run on the
+    Prefect server at ``prefect_api``; timings recorded."""
     timings: dict[str, float] = {}
 
-    def step(name: str, *command: str) -> str:
+    def step(name: str, *command: str, env: dict[str, str] | None = None) -> str:
         started = time.monotonic()
-        result = project.run(*command)
+        result = project.run(*command, env=env)
         timings[name] = round(time.monotonic() - started, 1)
         return result.stdout + result.stderr
 
@@ -127,7 +168,9 @@ def run_loop(
         assert answer["model_version"] == "2"  # the new contract's baseline
         label(port, answer["results"], held_out[table.target].head(20))
 
-        retrained = step("retrain", *cli, "retrain")
+        retrained = step(
+            "retrain", *cli, "retrain", env={**project.env, "PREFECT_API_URL": prefect_api}
+        )
         decided = re.search(
             r"Candidate version (\d+) (promoted to champion|refused): \S+ gain [+-][\d.]+ "
             r"\[[+-][\d.]+, [+-][\d.]+\] at 95% over \d+ held-out rows",
