@@ -92,13 +92,12 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, seconds: float = 180) -> None:
-        self.launch()
-        assert self.process is not None
-        wait_until_up(self.health, self.process, self.log, seconds)
+        wait_until_up(self.health, self.launch(), self.log, seconds)
 
-    def launch(self) -> None:
+    def launch(self) -> subprocess.Popen[bytes]:
         """Start the process without waiting for it to answer."""
         self.process = start(self.command, self.log, env={**os.environ, **self.env})
+        return self.process
 
     def stop(self) -> None:
         if self.process is not None:
